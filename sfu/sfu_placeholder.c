@@ -1,0 +1,1 @@
+int sfu_core_placeholder_;

@@ -1,0 +1,1 @@
+int sfu_sig_placeholder_;

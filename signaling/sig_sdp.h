@@ -1,0 +1,136 @@
+/* sig_sdp: the WebRTC SDP the server reads (browsers' offers and answers)
+ * and writes (answers to publish offers, offers to subscribers).
+ * Pure: no GLib main loop, no lws, no logging; any thread. Control plane
+ * only, so it may allocate (sig_sdp is big: allocate it with sig_sdp_new). */
+#ifndef SIG_SDP_H
+#define SIG_SDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIG_SDP_MAX_MEDIA 64
+#define SIG_SDP_MAX_CODECS 32
+#define SIG_SDP_MAX_FB 8
+#define SIG_SDP_MAX_EXT 16
+#define SIG_SDP_MAX_SSRC 8
+#define SIG_SDP_MAX_CAND 16
+
+typedef enum { SIG_DIR_SENDRECV = 0, SIG_DIR_SENDONLY, SIG_DIR_RECVONLY, SIG_DIR_INACTIVE } sig_sdp_dir;
+
+typedef struct {
+  uint8_t pt;
+  char name[32];       /* "opus", "VP8", "H264", "rtx", ... as written */
+  uint32_t clock;
+  uint8_t channels;    /* 0 if absent */
+  char fmtp[256];      /* parameters after "a=fmtp:PT ", "" if none */
+  uint8_t nfb;
+  char fb[SIG_SDP_MAX_FB][32]; /* "nack", "nack pli", "ccm fir", "goog-remb", "transport-cc" */
+} sig_sdp_codec;
+
+typedef struct {
+  uint8_t id;
+  char uri[128];
+} sig_sdp_ext;
+
+typedef struct {
+  char kind[16];       /* "audio", "video", "application" */
+  uint16_t port;       /* 0 = rejected section */
+  char proto[40];
+  char mid[32];
+  sig_sdp_dir dir;
+  uint8_t ncodecs;
+  sig_sdp_codec codecs[SIG_SDP_MAX_CODECS]; /* in m= line order */
+  uint8_t nexts;
+  sig_sdp_ext exts[SIG_SDP_MAX_EXT];
+  uint8_t nssrc;
+  uint32_t ssrcs[SIG_SDP_MAX_SSRC];  /* every a=ssrc id, in order of appearance */
+  uint32_t fid_primary, fid_rtx;     /* a=ssrc-group:FID, 0 if none */
+  char cname[64];
+  char msid_stream[64], msid_track[64]; /* a=msid (or a=ssrc:.. msid:) */
+  bool rtcp_mux, rtcp_rsize;
+  /* Transport attributes; media-level, else copied from session level. */
+  char ice_ufrag[64], ice_pwd[128];
+  char fp_alg[16];    /* "sha-256" */
+  char fingerprint[128];
+  char setup[16];     /* "actpass", "active", "passive" */
+  uint8_t ncand;
+  char cand[SIG_SDP_MAX_CAND][256]; /* "candidate:..." without "a=" */
+} sig_sdp_media;
+
+typedef struct {
+  uint8_t nbundle;
+  char bundle[SIG_SDP_MAX_MEDIA][32]; /* mids of a=group:BUNDLE */
+  uint8_t nmedia;
+  sig_sdp_media media[SIG_SDP_MAX_MEDIA];
+} sig_sdp;
+
+sig_sdp *sig_sdp_new(void); /* zeroed; free with free() */
+
+/* Parses text (CRLF or LF). Returns 0, or -EINVAL with a reason in err
+ * naming the line ("line 7: bad m= line"). Unknown attributes are ignored;
+ * limits beyond the array sizes are errors, never overflows. */
+int sig_sdp_parse(const char *text, size_t len, sig_sdp *out, char *err, size_t errlen);
+
+/* ---- writing ---- */
+
+/* Our side of the transport, shared by every section of one peer connection. */
+typedef struct {
+  const char *ice_ufrag, *ice_pwd;
+  const char *fingerprint;  /* sha-256, "AB:CD:.." */
+  const char *setup;        /* "passive" in answers, "actpass" in offers */
+  const char *const *cands; /* NULL-terminated "candidate:..." values, may be NULL */
+  uint64_t session_id, session_version;
+} sig_sdp_local;
+
+/* What the server accepted from a publisher's offer, per m-section. */
+typedef struct {
+  bool accepted;           /* false: rejected (port 0) */
+  char kind[16];
+  char mid[32];
+  sig_sdp_codec codec;     /* the codec chosen (first in our preference the offer has) */
+  sig_sdp_codec codec2;    /* video: H.264 (pm=1) as well, when offered and codec is VP8; pt 0 = none */
+  uint8_t ext_id_mid, ext_id_abs_send_time, ext_id_audio_level; /* ids in the offer, 0 = absent */
+  uint32_t ssrc;           /* publisher's media ssrc (FID primary or first a=ssrc), 0 = unknown */
+  char msid_track[64];
+} sig_sdp_accepted;
+
+/* Answer to a browser's publish offer: per section, audio takes opus/48000/2
+ * (fmtp minptime=10;useinbandfec=1), video takes VP8 and also H264
+ * packetization-mode=1 when offered; rtcp-fb nack, nack pli, ccm fir; rtx,
+ * red, ulpfec and other codecs declined; extensions mid, abs-send-time and
+ * ssrc-audio-level kept with the offer's ids; direction recvonly for a
+ * sendonly/sendrecv section, inactive otherwise; data sections rejected.
+ * acc[i] is filled for every offer section (nacc = offer->nmedia).
+ * Returns a malloc'ed SDP (caller frees) or NULL with err set (no usable
+ * section, missing ICE credentials or fingerprint, no BUNDLE...). */
+char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig_sdp_accepted *acc,
+                           char *err, size_t errlen);
+
+/* One m-section of an offer to a subscriber. */
+typedef struct {
+  const char *kind;        /* "audio" or "video" */
+  const char *mid;
+  bool active;             /* false: a=inactive (track gone; section kept) */
+  uint32_t ssrc;
+  const char *cname;
+  const char *msid_stream; /* the publishing participant's id */
+  const char *msid_track;
+  sig_sdp_codec codec;     /* our payload type and parameters */
+  sig_sdp_codec codec2;    /* second codec (pt 0 = none) */
+} sig_sdp_offer_section;
+
+/* Fixed extension ids the server uses towards subscribers. */
+#define SIG_EXT_ID_AUDIO_LEVEL 1
+#define SIG_EXT_ID_ABS_SEND_TIME 2
+#define SIG_EXT_ID_MID 4
+
+/* Offer to a subscriber: BUNDLE of all mids, setup actpass, sendonly or
+ * inactive sections with a=ssrc cname/msid, rtcp-mux, rtcp-rsize, rtcp-fb
+ * nack, nack pli, ccm fir for video, the extensions above. With n == 0 the
+ * offer holds a single inactive audio section (mid "probe") so ICE and DTLS
+ * can start before anyone publishes. Returns malloc'ed SDP or NULL. */
+char *sig_sdp_write_offer(const sig_sdp_local *local, const sig_sdp_offer_section *secs, size_t n,
+                          char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,106 @@
+/* tp_peer: one WebRTC transport = one libnice agent (one stream, one component,
+ * BUNDLE + rtcp-mux), DTLS 1.2 over memory BIOs, and libsrtp2 sessions.
+ * Thread: every call and every callback happens on the GMainContext given in
+ * tp_peer_config.ctx (the media thread). Not thread-safe otherwise.
+ * Knows nothing of rooms or SDP beyond ICE credentials, candidates and the
+ * certificate fingerprint. Only transport/ includes nice.h, openssl, srtp2. */
+#ifndef TP_PEER_H
+#define TP_PEER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tp_cert.h"
+
+/* Room an outgoing buffer must have after the packet for the SRTP trailer. */
+#define TP_SRTP_TRAILER_MAX 16
+#define TP_MTU 1500
+
+typedef struct tp_peer tp_peer;
+
+typedef enum {
+  TP_STATE_NEW = 0,
+  TP_STATE_CONNECTING, /* ICE checks or DTLS handshake running */
+  TP_STATE_CONNECTED,  /* DTLS done, fingerprint checked, SRTP keyed */
+  TP_STATE_FAILED,     /* ICE failed, consent lost, DTLS error, bad fingerprint */
+  TP_STATE_CLOSED,     /* peer sent DTLS close_notify */
+} tp_state;
+
+const char *tp_state_name(tp_state st);
+
+/* Upward callbacks; all optional (NULL = ignored). Buffers are borrowed for
+ * the duration of the call; on_rtp/on_rtcp buffers are writable (decrypted
+ * in place) so the receiver may rewrite headers without copying.
+ * A callback may call tp_peer_free() on its own peer only from on_state. */
+typedef struct {
+  void (*on_rtp)(void *ud, uint8_t *pkt, size_t len);
+  void (*on_rtcp)(void *ud, uint8_t *pkt, size_t len);
+  void (*on_state)(void *ud, tp_state st, const char *why);
+  /* A local candidate found after tp_peer_new returned (e.g. server
+   * reflexive), as an SDP attribute value "candidate:..."; NULL = done. */
+  void (*on_candidate)(void *ud, const char *cand);
+} tp_peer_cbs;
+
+typedef struct {
+  GMainContext *ctx;    /* borrowed; must outlive the peer */
+  const tp_cert *cert;  /* borrowed; must outlive the peer */
+  bool ice_controlling; /* true for the side that sent the SDP offer */
+  bool dtls_client;     /* true: we send ClientHello (a=setup:active) */
+  /* NULL-terminated list of local IP addresses to gather host candidates
+   * on; NULL = every non-loopback interface address plus 127.0.0.1. */
+  const char *const *addrs;
+  uint16_t port_min, port_max;   /* UDP port range; 0,0 = any */
+  unsigned consent_timeout_s;    /* 0 = libnice default (about 10 s) */
+  const char *nat_public_ip;     /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
+} tp_peer_config;
+
+/* Counters, read by stats/metrics (control plane). */
+typedef struct {
+  uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out;
+  uint64_t bytes_in, bytes_out;
+  uint64_t srtp_in_errors;  /* auth/replay failures, dropped */
+  uint64_t srtp_out_errors;
+  uint64_t send_errors;
+  uint64_t dropped_before_keys; /* media datagrams that came before SRTP keys */
+} tp_peer_stats;
+
+/* Creates the agent, gathers host candidates (complete when this returns),
+ * and prepares DTLS. Returns 0 or a negative errno-style code, with err set. */
+int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs, void *ud,
+                char *err, size_t errlen);
+
+const char *tp_peer_ufrag(const tp_peer *p);
+const char *tp_peer_pwd(const tp_peer *p);
+
+/* Local candidates as SDP attribute values without "a=" ("candidate:1 1 UDP
+ * 2013266431 127.0.0.1 40000 typ host"). Owned by the caller: g_strfreev(). */
+char **tp_peer_local_candidates(tp_peer *p);
+
+/* Remote ICE credentials and the sha-256 fingerprint ("AB:CD:..", either
+ * case) from the peer's SDP. Starts connectivity checks. Call once. */
+int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd,
+                       const char *fingerprint_sha256, char *err, size_t errlen);
+
+/* One trickled remote candidate, "candidate:..." with or without "a=".
+ * mDNS (.local) candidates are skipped and return 0 (peer-reflexive
+ * discovery covers them). Returns 0 or -EINVAL with err set. */
+int tp_peer_add_remote_candidate(tp_peer *p, const char *cand, char *err, size_t errlen);
+
+/* Encrypts pkt in place (cap >= len + TP_SRTP_TRAILER_MAX) and sends it.
+ * Returns 0, -EAGAIN (not connected yet; dropped) or another negative code.
+ * Never allocates, never logs. */
+int tp_peer_send_rtp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
+int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
+
+tp_state tp_peer_state(const tp_peer *p);
+const tp_peer_stats *tp_peer_get_stats(const tp_peer *p);
+/* SRTP profile negotiated ("SRTP_AEAD_AES_128_GCM", ...) or NULL before keys. */
+const char *tp_peer_srtp_profile(const tp_peer *p);
+
+/* Sends DTLS close_notify (best effort) and frees everything; no callback
+ * fires after this returns. NULL is fine. */
+void tp_peer_free(tp_peer *p);
+
+#endif

@@ -1,0 +1,1 @@
+int sfu_tp_placeholder_;

@@ -60,6 +60,8 @@ int sfu_rtcp_iter_next(sfu_rtcp_iter *it, sfu_rtcp_item *item);
 size_t sfu_rtcp_report_blocks(const sfu_rtcp_item *item, sfu_rtcp_report_block *out, size_t max);
 /* Lost sequence numbers of a NACK item, expanded from PID+BLP; <= max. */
 size_t sfu_rtcp_nack_seqs(const sfu_rtcp_item *item, uint16_t *seqs, size_t max);
+/* SSRCs listed in a REMB item (item->media_ssrc is the first); <= max. */
+size_t sfu_rtcp_remb_ssrcs(const sfu_rtcp_item *item, uint32_t *ssrcs, size_t max);
 
 /* Builders: return the bytes written, or 0 if cap is too small. */
 size_t sfu_rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,

@@ -1,0 +1,111 @@
+// End-to-end: two rooms in one server, five headless Chromium participants with fake camera and
+// microphone. Usage: node tests/e2e/test_rooms.mjs <path-to-sfu-binary> <source-dir>
+import { Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view } from './harness.mjs';
+
+const [sfuBin, srcDir] = process.argv.slice(2);
+if (!sfuBin || !srcDir) {
+  console.error('usage: node test_rooms.mjs <sfu-binary> <source-dir>');
+  process.exit(2);
+}
+
+const run = new Run('test_rooms', 150000);
+
+// Check a whole room: everybody shows exactly the others and receives their audio and video.
+async function checkRoom(label, members) {
+  await Promise.all(members.map((p) => expectPeers(p, members.filter((o) => o !== p))));
+  const rates = await Promise.all(members.map((p) => expectMedia(p, members.filter((o) => o !== p))));
+  members.forEach((p, i) => run.log(`${label}: ${p.name} receives ${JSON.stringify(rates[i])}`));
+  for (const p of members) {
+    const v = await view(p);
+    assert(v.state === 'joined', `${p.name}: state ${v.state}, expected joined`);
+    assert(v.errors.length === 0, `${p.name}: page shows errors: ${JSON.stringify(v.errors)}`);
+  }
+  return rates;
+}
+
+await run.main(async () => {
+  const port = await freePort();
+  const base = await run.startServer(sfuBin, srcDir, port);
+  await run.launchBrowser();
+
+  // Open order: ann, dan, bob, eve, cid, 500 ms apart (alpha members 1 s apart).
+  const plan = [['ann', 'alpha'], ['dan', 'beta'], ['bob', 'alpha'], ['eve', 'beta'], ['cid', 'alpha']];
+  const P = {};
+  for (const [i, [name, room]] of plan.entries()) {
+    if (i) await sleep(500);
+    P[name] = await run.open(name, `${base}/?room=${room}&name=${name}`);
+    P[name].room = room;
+    run.log(`opened ${name} in ${room}`);
+  }
+  for (const p of Object.values(P)) {
+    const v = await poll(`${p.name} to join`, async () => {
+      const s = await view(p);
+      assert(s.state !== 'error', `${p.name} failed to join: ${JSON.stringify(s.errors)}`);
+      return s.state === 'joined' && s.id ? s : null;
+    }, { timeout: 10000 });
+    p.id = v.id;
+  }
+  run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);
+  const ids = new Set(Object.values(P).map((p) => p.id));
+  assert(ids.size === 5, 'participant ids are not unique');
+
+  const alpha = [P.ann, P.bob, P.cid];
+  const beta = [P.dan, P.eve];
+  const rates = {};
+  [rates.alpha, rates.beta] = await Promise.all([checkRoom('alpha', alpha), checkRoom('beta', beta)]);
+
+  // Time from navigation start (performance.timeOrigin) to the first decoded remote video frame.
+  const times = {};
+  for (const p of [P.ann, P.bob, P.cid, P.dan, P.eve]) {
+    const v = await view(p);
+    const per = {};
+    for (const o of Object.values(P)) if (v.firstFrameAt[o.id] !== undefined) per[o.name] = Math.round(v.firstFrameAt[o.id]);
+    const vals = Object.values(per);
+    times[p.name] = { scriptStartMs: Math.round(v.t0), firstRemoteFrameMs: vals.length ? Math.min(...vals) : null, perPublisherMs: per };
+  }
+  for (const n of ['bob', 'cid']) {
+    assert(times[n].firstRemoteFrameMs !== null, `${n}: no first-frame time recorded`);
+    run.log(`${n} (${n === 'bob' ? '2nd' : '3rd'} alpha joiner): page open -> first remote video frame decoded: `
+      + `${times[n].firstRemoteFrameMs} ms (per publisher: ${JSON.stringify(times[n].perPublisherMs)})`);
+  }
+
+  // ann leaves with the button.
+  await P.ann.page.click('#leave');
+  const annView = await poll('ann to show "You left"', async () => {
+    const v = await view(P.ann);
+    const shown = await P.ann.page.locator('#ended').isVisible();
+    const title = await P.ann.page.locator('#ended-title').innerText();
+    return v.state === 'left' && shown && /you left/i.test(title) && v.ids.length === 0 ? v : { ok: false, detail: { ...v, shown, title } };
+  }, { timeout: 5000 });
+  assert(annView.errors.length === 0, `ann: errors after leaving: ${JSON.stringify(annView.errors)}`);
+  const leftAt = Date.now();
+  await Promise.all([
+    expectPeers(P.bob, [P.cid], 15000),
+    expectPeers(P.cid, [P.bob], 15000),
+  ]);
+  const annDropMs = Date.now() - leftAt;
+  run.log(`bob and cid dropped ann ${annDropMs} ms after Leave`);
+  const afterLeave = await Promise.all([expectMedia(P.bob, [P.cid]), expectMedia(P.cid, [P.bob])]);
+  run.log(`after ann left: bob <- ${JSON.stringify(afterLeave[0])}, cid <- ${JSON.stringify(afterLeave[1])}`);
+
+  // bob's tab is closed without Leave.
+  await run.closeParticipant(P.bob);
+  const closedAt = Date.now();
+  await expectPeers(P.cid, [], 15000);
+  const bobDropMs = Date.now() - closedAt;
+  run.log(`cid dropped bob ${bobDropMs} ms after his tab closed`);
+  const cidView = await view(P.cid);
+  assert(cidView.state === 'joined' && cidView.errors.length === 0, `cid: ${JSON.stringify(cidView)}`);
+
+  // beta never noticed.
+  rates.betaAfter = await checkRoom('beta (after alpha changes)', beta);
+
+  run.summary = {
+    ...run.summary,
+    firstRemoteFrameMs: { bob: times.bob.firstRemoteFrameMs, cid: times.cid.firstRemoteFrameMs },
+    times,
+    annDropMs,
+    bobDropMs,
+    rates,
+  };
+});

@@ -1,0 +1,117 @@
+// End-to-end: the page's fallback paths. A participant whose getUserMedia is refused joins as a
+// viewer and still receives; a URL without room shows the join form; a dead signaling endpoint and
+// a server that goes away both show a clear banner.
+// Usage: node tests/e2e/test_viewer.mjs <path-to-sfu-binary> <source-dir>
+import path from 'node:path';
+import {
+  Run, assert, deadSignalingServer, expectMedia, expectPeers, freePort, poll, view,
+} from './harness.mjs';
+
+const [sfuBin, srcDir] = process.argv.slice(2);
+if (!sfuBin || !srcDir) {
+  console.error('usage: node test_viewer.mjs <sfu-binary> <source-dir>');
+  process.exit(2);
+}
+
+const run = new Run('test_viewer', 120000);
+
+// Every getUserMedia call is refused, as when the user clicks "Block".
+const REFUSE_MEDIA = () => {
+  const refuse = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  Object.defineProperty(navigator.mediaDevices, 'getUserMedia', { value: refuse, configurable: true });
+};
+
+async function joined(p) {
+  const v = await poll(`${p.name} to join`, async () => {
+    const s = await view(p);
+    return s.state === 'joined' && s.id ? s : { ok: false, detail: s };
+  }, { timeout: 10000 });
+  p.id = v.id;
+  return v;
+}
+
+const bannerText = (p) => p.page.evaluate(() => {
+  const b = document.getElementById('banner');
+  return b.hidden ? '' : b.innerText;
+});
+
+await run.main(async () => {
+  const port = await freePort();
+  const base = await run.startServer(sfuBin, srcDir, port);
+  await run.launchBrowser();
+
+  // 1. A publisher and a viewer whose camera/microphone are refused.
+  const pia = await run.open('pia', `${base}/?room=gamma&name=pia`);
+  await joined(pia);
+  const vic = await run.open('vic', `${base}/?room=gamma&name=vic`, { initScript: REFUSE_MEDIA });
+  await joined(vic);
+  await poll('vic to show the viewer notice', async () => {
+    const n = await vic.page.evaluate(() => {
+      const el = document.getElementById('notice');
+      return el.hidden ? '' : el.innerText;
+    });
+    return /joined as a viewer/i.test(n) ? n : { ok: false, detail: n };
+  }, { timeout: 5000 });
+  await expectPeers(vic, [pia]);
+  await expectPeers(pia, [vic]);
+  const rates = await expectMedia(vic, [pia]);
+  run.log(`viewer vic receives ${JSON.stringify(rates)}`);
+  const vv = await view(vic);
+  assert(vv.firstFrameAt[pia.id] !== undefined, 'vic: no first frame time for pia');
+  assert(vv.errors.length === 0, `vic: errors ${JSON.stringify(vv.errors)}`);
+  run.log(`vic: page open -> first frame of pia: ${Math.round(vv.firstFrameAt[pia.id])} ms`);
+
+  // 2. No room in the URL: the form, a default name, join on submit, URL updated.
+  const fay = await run.open('fay', `${base}/`);
+  const form = await fay.page.evaluate(() => ({
+    formShown: !document.getElementById('join-form').hidden,
+    name: document.getElementById('form-name').value,
+    state: window.sfu.state,
+  }));
+  assert(form.formShown && form.state === 'idle', `fay: form not shown: ${JSON.stringify(form)}`);
+  assert(/^guest-\d+$/.test(form.name), `fay: default name is "${form.name}"`);
+  await fay.page.fill('#form-room', 'gamma');
+  await fay.page.fill('#form-name', 'fay');
+  await fay.page.click('#form-submit');
+  await joined(fay);
+  const url = new URL(fay.page.url());
+  assert(url.searchParams.get('room') === 'gamma' && url.searchParams.get('name') === 'fay',
+    `fay: URL not updated: ${url}`);
+  await expectPeers(fay, [pia, vic]);
+  await expectPeers(pia, [vic, fay]);
+  await expectMedia(fay, [pia]);
+  await expectMedia(pia, [fay]);
+
+  // An invalid room in the URL shows the form with an error instead of joining.
+  const bad = await run.open('bad', `${base}/?room=no%20spaces!&name=x`);
+  const badState = await bad.page.evaluate(() => ({
+    formShown: !document.getElementById('join-form').hidden,
+    err: document.getElementById('form-error').innerText,
+    state: window.sfu.state,
+  }));
+  assert(badState.formShown && badState.state === 'idle' && /invalid room/i.test(badState.err),
+    `bad room: ${JSON.stringify(badState)}`);
+  await run.closeParticipant(bad);
+
+  // 3. Signaling unreachable: the page loads from elsewhere, /ws is dead.
+  const dead = await deadSignalingServer(path.resolve(srcDir, 'web'));
+  run.extraCleanups.push(dead.close);
+  const gus = await run.open('gus', `${dead.url}/?room=gamma&name=gus`);
+  const gusBanner = await poll('gus to show "server unreachable"', async () => {
+    const [b, v] = await Promise.all([bannerText(gus), view(gus)]);
+    return /server unreachable/i.test(b) && v.state === 'error' ? b : { ok: false, detail: { b, v } };
+  }, { timeout: 10000 });
+  run.log(`gus banner: ${JSON.stringify(gusBanner)}`);
+  await run.closeParticipant(gus);
+
+  // 4. The server goes away under connected participants.
+  await run.stopServer();
+  const piaBanner = await poll('pia to show that the connection was lost', async () => {
+    const [b, v] = await Promise.all([bannerText(pia), view(pia)]);
+    return /closed unexpectedly|shutting_down|server unreachable/i.test(b) && v.state === 'error'
+      ? b : { ok: false, detail: { b, v } };
+  }, { timeout: 10000 });
+  run.log(`pia banner after server stop: ${JSON.stringify(piaBanner)}`);
+
+  run.summary = { ...run.summary, viewerFirstFrameMs: Math.round(vv.firstFrameAt[pia.id]), viewerRates: rates };
+});

@@ -276,7 +276,8 @@ size_t sfu_rtcp_build_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint3
     }
     prev = i;
   }
-  if (first + 0x10000 - prev > best_gap) start = first;
+  if (first + 0x10000 - prev >= best_gap) /* ties: start at the lowest */
+    start = first;
 
   size_t pos = FB_HDR_LEN, max_len = cap < 4u * 0x10000 ? cap : 4u * 0x10000;
   uint32_t k = 0;

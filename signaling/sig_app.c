@@ -1,0 +1,280 @@
+/* Requests, rooms and membership on the media thread. */
+#define G_LOG_DOMAIN "room"
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sig_app_internal.h"
+
+static char *dump(json_t *o) {
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+void app_send(sig_app *app, session *s, char *json) {
+  if (!json) return;
+  if (app->ws)
+    sig_ws_send(app->ws, s->conn, json, false);
+  else
+    free(json);
+}
+
+void app_send_error(sig_app *app, uint64_t conn, const char *code, const char *msg, const char *req,
+                    bool close) {
+  char *j = sig_proto_error(code, msg, req);
+  if (app->ws)
+    sig_ws_send(app->ws, conn, j, close);
+  else
+    free(j);
+}
+
+void app_broadcast(sig_app *app, room *r, session *except, char *json) {
+  for (guint i = 0; i < r->members->len; i++) {
+    session *m = g_ptr_array_index(r->members, i);
+    if (m != except && !m->dead) app_send(app, m, strdup(json));
+  }
+  free(json);
+}
+
+session *app_find(sig_app *app, uint64_t conn) { return g_hash_table_lookup(app->sessions, &conn); }
+
+static json_t *participant_json(session *m) {
+  return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "id", m->id, "name", m->name, "audio",
+                   m->prod[KIND_AUDIO] != NULL, "video", m->prod[KIND_VIDEO] != NULL, "audioMuted",
+                   m->muted[KIND_AUDIO], "videoMuted", m->muted[KIND_VIDEO]);
+}
+
+static json_t *ice_servers_json(sig_app *app) {
+  json_t *arr = json_array();
+  for (char **u = app->cfg.ice_servers_json_urls; u && *u; u++) {
+    json_t *e = json_pack("{s:s}", "urls", *u);
+    if (g_str_has_prefix(*u, "turn") && app->cfg.turn_username) {
+      json_object_set_new(e, "username", json_string(app->cfg.turn_username));
+      json_object_set_new(e, "credential", json_string(app->cfg.turn_password ? app->cfg.turn_password : ""));
+    }
+    json_array_append_new(arr, e);
+  }
+  return arr;
+}
+
+static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *req) {
+  if (app_find(app, conn)) {
+    app_send_error(app, conn, "wrong_state", "already joined", "join", false);
+    return;
+  }
+  if (app->draining) {
+    app_send_error(app, conn, "shutting_down", "the server is shutting down", "join", true);
+    return;
+  }
+  room *r = g_hash_table_lookup(app->rooms, req->room);
+  if (!r && g_hash_table_size(app->rooms) >= app->cfg.max_rooms) {
+    app->join_errors++;
+    app_send_error(app, conn, "too_many_rooms", "the server has reached its room limit", "join", true);
+    return;
+  }
+  if (r && r->members->len >= app->cfg.max_participants_per_room) {
+    app->join_errors++;
+    app_send_error(app, conn, "room_full", "this room is full", "join", true);
+    return;
+  }
+  session *s = g_new0(session, 1);
+  s->app = app;
+  s->conn = conn;
+  snprintf(s->id, sizeof s->id, "p%llx", (unsigned long long)++app->next_pid);
+  g_strlcpy(s->name, req->name, sizeof s->name);
+  g_strlcpy(s->ip, ip ? ip : "", sizeof s->ip);
+  s->sdp_id = g_random_int();
+  for (int i = 0; i < 2; i++) s->ref[i] = (pcref){s, i};
+  s->early_cands = g_ptr_array_new_with_free_func(free);
+  sub_init(s);
+  char err[256];
+  if (media_new_peer(s, SIG_PC_SUB, err, sizeof err) != 0) {
+    g_warning("join %s: cannot create transport: %s", req->room, err);
+    app->join_errors++;
+    app_send_error(app, conn, "internal", "cannot create a transport", "join", true);
+    sub_free(s);
+    g_ptr_array_free(s->early_cands, TRUE);
+    g_free(s);
+    return;
+  }
+  if (!r) {
+    r = g_new0(room, 1);
+    g_strlcpy(r->name, req->room, sizeof r->name);
+    r->members = g_ptr_array_new();
+    g_hash_table_insert(app->rooms, r->name, r);
+    g_message("room %s: created", r->name);
+  }
+  s->room = r;
+  g_hash_table_insert(app->sessions, &s->conn, s);
+  app->joins++;
+
+  json_t *list = json_array();
+  for (guint i = 0; i < r->members->len; i++) json_array_append_new(list, participant_json(g_ptr_array_index(r->members, i)));
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "joined", "id", s->id, "room", r->name, "name",
+                        s->name, "participants", list, "iceServers", ice_servers_json(app));
+  app_send(app, s, dump(j));
+  app_broadcast(app, r, NULL, dump(json_pack("{s:s, s:s, s:s}", "type", "participant-joined", "id", s->id, "name", s->name)));
+  g_ptr_array_add(r->members, s);
+  g_message("room %s: %s (%s) joined from %s; %u here", r->name, s->id, s->name, s->ip, r->members->len);
+
+  for (guint i = 0; i < r->members->len; i++) {
+    session *m = g_ptr_array_index(r->members, i);
+    if (m == s) continue;
+    for (int k = 0; k < 2; k++)
+      if (m->prod[k]) sub_add_producer(s, m, k);
+  }
+  sub_send_offer(s);
+}
+
+static void handle_mute(sig_app *app, session *s, sig_req *req) {
+  int k = req->video ? KIND_VIDEO : KIND_AUDIO;
+  s->muted[k] = req->muted;
+  app_broadcast(app, s->room, s,
+                dump(json_pack("{s:s, s:s, s:s, s:b}", "type", "muted", "id", s->id, "kind",
+                               k == KIND_VIDEO ? "video" : "audio", "muted", req->muted)));
+}
+
+static const char *req_name(sig_req_type t) {
+  switch (t) {
+  case SIG_REQ_JOIN: return "join";
+  case SIG_REQ_PUBLISH: return "publish";
+  case SIG_REQ_ANSWER: return "answer";
+  case SIG_REQ_CANDIDATE: return "candidate";
+  case SIG_REQ_MUTE: return "mute";
+  case SIG_REQ_LEAVE: return "leave";
+  }
+  return "";
+}
+
+void sig_app_on_request(void *ud, uint64_t conn, const char *ip, sig_req *req) {
+  sig_app *app = ud;
+  session *s = app_find(app, conn);
+  char err[256];
+  const char *code = NULL;
+  if (req->type == SIG_REQ_JOIN) {
+    handle_join(app, conn, ip, req);
+  } else if (!s || s->dead) {
+    app_send_error(app, conn, "wrong_state", "join a room first", req_name(req->type), false);
+  } else {
+    switch (req->type) {
+    case SIG_REQ_PUBLISH:
+      if (pub_handle_offer(s, req->sdp, &code, err, sizeof err) != 0)
+        app_send_error(app, conn, code ? code : "bad_sdp", err, "publish", false);
+      break;
+    case SIG_REQ_ANSWER:
+      if (!s->offer_in_flight)
+        app_send_error(app, conn, "wrong_state", "no offer is waiting for an answer", "answer", false);
+      else if (sub_handle_answer(s, req->sdp, err, sizeof err) != 0)
+        app_send_error(app, conn, "bad_sdp", err, "answer", false);
+      break;
+    case SIG_REQ_CANDIDATE:
+      media_add_candidate(s, req->pc, req->candidate);
+      break;
+    case SIG_REQ_MUTE:
+      handle_mute(app, s, req);
+      break;
+    case SIG_REQ_LEAVE:
+      app_remove_session(app, s, "left");
+      if (app->ws) sig_ws_send(app->ws, conn, NULL, true);
+      break;
+    case SIG_REQ_JOIN:
+      break;
+    }
+  }
+  sig_req_clear(req);
+  g_free(req);
+}
+
+void sig_app_on_close(void *ud, uint64_t conn) {
+  sig_app *app = ud;
+  session *s = app_find(app, conn);
+  if (s) app_remove_session(app, s, "disconnected");
+}
+
+void app_remove_session(sig_app *app, session *s, const char *reason) {
+  room *r = s->room;
+  s->dead = true;
+  app->leaves++;
+  g_message("room %s: %s (%s) left: %s", r->name, s->id, s->name, reason);
+  g_ptr_array_remove(r->members, s);
+  app_broadcast(app, r, s, dump(json_pack("{s:s, s:s, s:s}", "type", "participant-left", "id", s->id, "reason", reason)));
+  pub_remove_all(s); /* others drop their consumers and renegotiate */
+  sub_free(s);
+  for (int i = 0; i < 2; i++) {
+    tp_peer_free(s->peer[i]);
+    s->peer[i] = NULL;
+  }
+  g_ptr_array_free(s->early_cands, TRUE);
+  g_hash_table_remove(app->sessions, &s->conn);
+  g_free(s);
+  if (r->members->len == 0) {
+    g_message("room %s: closed (empty)", r->name);
+    g_hash_table_remove(app->rooms, r->name);
+  }
+}
+
+static void room_free(gpointer p) {
+  room *r = p;
+  g_ptr_array_free(r->members, TRUE);
+  g_free(r);
+}
+
+sig_app *sig_app_new(const sig_app_config *cfg) {
+  sig_app *app = g_new0(sig_app, 1);
+  app->cfg = *cfg;
+  if (!app->cfg.max_rooms) app->cfg.max_rooms = 1000;
+  if (!app->cfg.max_participants_per_room) app->cfg.max_participants_per_room = 50;
+  if (!app->cfg.max_publishers_per_room) app->cfg.max_publishers_per_room = 50;
+  app->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_free);
+  app->sessions = g_hash_table_new(g_int64_hash, g_int64_equal);
+  media_tick_start(app);
+  return app;
+}
+
+void sig_app_set_ws(sig_app *app, sig_ws *ws) { app->ws = ws; }
+
+void sig_app_drain(sig_app *app) {
+  app->draining = true;
+  GList *all = g_hash_table_get_values(app->sessions);
+  for (GList *l = all; l; l = l->next) {
+    session *s = l->data;
+    uint64_t conn = s->conn;
+    app_send_error(app, conn, "shutting_down", "the server is shutting down", NULL, true);
+    app_remove_session(app, s, "removed");
+  }
+  g_list_free(all);
+}
+
+void sig_app_get_stats(sig_app *app, sig_app_stats *out) {
+  memset(out, 0, sizeof *out);
+  out->rooms = g_hash_table_size(app->rooms);
+  out->participants = g_hash_table_size(app->sessions);
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, app->sessions);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    session *s = v;
+    if (s->prod[0] || s->prod[1]) out->publishers++;
+    for (guint i = 0; i < s->secs->len; i++)
+      if (((sub_sec *)g_ptr_array_index(s->secs, i))->cons) out->subscriptions++;
+    for (int p = 0; p < 2; p++)
+      if (s->peer[p]) out->srtp_in_errors += tp_peer_get_stats(s->peer[p])->srtp_in_errors;
+  }
+  out->joins = app->joins;
+  out->leaves = app->leaves;
+  out->join_errors = app->join_errors;
+  out->router = app->rstats;
+}
+
+void sig_app_free(sig_app *app) {
+  if (!app) return;
+  media_tick_stop(app);
+  GList *all = g_hash_table_get_values(app->sessions);
+  for (GList *l = all; l; l = l->next) app_remove_session(app, l->data, "removed");
+  g_list_free(all);
+  g_hash_table_destroy(app->sessions);
+  g_hash_table_destroy(app->rooms);
+  g_free(app);
+}

@@ -1,0 +1,52 @@
+/* sig_app: the signaling controller on the media thread. It turns decoded
+ * requests into rooms, participants (sessions), transport peers, producers
+ * and consumers, runs SDP negotiation for both peer connections of each
+ * participant, and sends events back through sig_ws.
+ * Thread: everything here runs on the media thread's GMainContext; the only
+ * way in is sig_app_on_request / sig_app_on_close (delivered by sig_ws) and
+ * the peers' callbacks. */
+#ifndef SIG_APP_H
+#define SIG_APP_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfu_router.h"
+#include "sig_proto.h"
+#include "sig_ws.h"
+#include "tp_cert.h"
+
+typedef struct sig_app sig_app;
+
+typedef struct {
+  GMainContext *ctx;          /* borrowed: the media thread's context */
+  const tp_cert *cert;        /* borrowed */
+  char **ice_addrs;           /* borrowed, NULL = automatic */
+  const char *nat_public_ip;  /* borrowed, may be NULL */
+  unsigned port_min, port_max;
+  unsigned consent_timeout_s;
+  unsigned max_rooms, max_participants_per_room, max_publishers_per_room;
+  char **ice_servers_json_urls; /* borrowed STUN/TURN urls handed to browsers, may be NULL */
+  const char *turn_username, *turn_password;
+} sig_app_config;
+
+/* Live figures for metrics and the admin API (copied on the media thread). */
+typedef struct {
+  unsigned rooms, participants, publishers, subscriptions;
+  uint64_t joins, leaves, join_errors;
+  sfu_router_stats router;
+  uint64_t srtp_in_errors;
+} sig_app_stats;
+
+sig_app *sig_app_new(const sig_app_config *cfg);
+void sig_app_set_ws(sig_app *app, sig_ws *ws);
+void sig_app_on_request(void *app, uint64_t conn, const char *peer_ip, sig_req *req);
+void sig_app_on_close(void *app, uint64_t conn);
+/* Stop taking joins and tell everyone (SIGTERM drain). */
+void sig_app_drain(sig_app *app);
+void sig_app_get_stats(sig_app *app, sig_app_stats *out);
+/* Frees every room and participant. */
+void sig_app_free(sig_app *app);
+
+#endif

@@ -1,0 +1,44 @@
+/* sig_proto: decoding and validating one client message (docs/protocol.md)
+ * into a typed request, and encoding server messages. No lws, no GLib main
+ * loop, no logging: it is fed hostile bytes and fuzzed. Any thread. */
+#ifndef SIG_PROTO_H
+#define SIG_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+  SIG_REQ_JOIN = 1,
+  SIG_REQ_PUBLISH,
+  SIG_REQ_ANSWER,
+  SIG_REQ_CANDIDATE,
+  SIG_REQ_MUTE,
+  SIG_REQ_LEAVE,
+} sig_req_type;
+
+typedef enum { SIG_PC_PUB = 0, SIG_PC_SUB = 1 } sig_pc;
+
+/* A decoded request; strings owned by it (sig_req_clear frees them). */
+typedef struct {
+  sig_req_type type;
+  char *room, *name, *token;  /* join */
+  char *sdp;                  /* publish, answer */
+  sig_pc pc;                  /* answer, candidate */
+  char *candidate;            /* candidate; NULL = end of candidates */
+  bool video;                 /* mute: kind == "video" */
+  bool muted;                 /* mute */
+} sig_req;
+
+#define SIG_SDP_MAX_BYTES 65536
+
+/* Returns 0 and fills req, or -EINVAL with *code set to a protocol error
+ * code ("bad_json", "bad_message", "unknown_type") and msg to the reason.
+ * req_type_out (may be NULL) gets the message's "type" when it had one. */
+int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **code, char *msg,
+                     size_t msglen, char *req_type_out, size_t req_type_len);
+void sig_req_clear(sig_req *req);
+
+/* {"type":"error","code":..,"message":..[,"request":..]}; malloc'ed. */
+char *sig_proto_error(const char *code, const char *message, const char *request);
+
+#endif

@@ -1,0 +1,448 @@
+/* libwebsockets server: files, /ws signaling socket, and small HTTP API. */
+#define G_LOG_DOMAIN "ws"
+#include "sig_ws.h"
+
+#include <errno.h>
+#include <libwebsockets.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+/* One WebSocket; lives in lws's per-session storage; signaling thread only. */
+typedef struct {
+  uint64_t id;
+  struct lws *wsi;
+  GQueue out;       /* char * JSON messages, owned */
+  GString *rx;      /* partial message, owned */
+  bool close_after; /* close once out is empty */
+  bool registered;
+  char ip[64];
+  double tokens; /* message rate bucket */
+  int64_t tokens_at_us;
+} ws_conn;
+
+/* One HTTP API request (mounts other than files). */
+typedef struct {
+  char *body;
+  int status;
+  const char *ctype;
+} http_pss;
+
+typedef enum { IN_REQ, IN_CLOSE } in_kind;
+typedef struct {
+  in_kind kind;
+  uint64_t conn;
+  char ip[64];
+  sig_req *req;
+} in_item;
+
+typedef struct {
+  uint64_t conn; /* UINT64_MAX: every connection */
+  char *json;
+  bool close_after;
+} out_item;
+
+struct sig_ws {
+  sig_ws_config cfg;
+  struct lws_context *ctx;
+  struct lws_http_mount mounts[4];
+  volatile int stop;
+  void *http_ud;
+  uint64_t next_id;
+  GHashTable *conns; /* id -> ws_conn*, borrowed; signaling thread */
+  unsigned nconns;
+  GMutex in_mu;
+  GQueue in_q;
+  bool in_scheduled;
+  GMutex out_mu;
+  GQueue out_q;
+};
+
+/* ---- media-thread hand-off: one drain source at a time keeps order ---- */
+
+static gboolean drain_inbox(gpointer data) {
+  sig_ws *ws = data;
+  GQueue local = G_QUEUE_INIT;
+  g_mutex_lock(&ws->in_mu);
+  local = ws->in_q;
+  g_queue_init(&ws->in_q);
+  ws->in_scheduled = false;
+  g_mutex_unlock(&ws->in_mu);
+  in_item *it;
+  while ((it = g_queue_pop_head(&local))) {
+    if (it->kind == IN_REQ)
+      ws->cfg.on_request(ws->cfg.ud, it->conn, it->ip, it->req);
+    else
+      ws->cfg.on_close(ws->cfg.ud, it->conn);
+    g_free(it);
+  }
+  return G_SOURCE_REMOVE;
+}
+
+static void push_inbox(sig_ws *ws, in_item *it) {
+  g_mutex_lock(&ws->in_mu);
+  g_queue_push_tail(&ws->in_q, it);
+  if (!ws->in_scheduled) {
+    ws->in_scheduled = true;
+    GSource *src = g_idle_source_new();
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_set_callback(src, drain_inbox, ws, NULL);
+    g_source_attach(src, ws->cfg.media_ctx);
+    g_source_unref(src);
+  }
+  g_mutex_unlock(&ws->in_mu);
+}
+
+/* ---- outgoing messages ---- */
+
+static void conn_queue(ws_conn *c, char *json, bool close_after) {
+  if (json) g_queue_push_tail(&c->out, json);
+  if (close_after) c->close_after = true;
+  lws_callback_on_writable(c->wsi);
+}
+
+static void drain_outbox(sig_ws *ws) {
+  GQueue local;
+  g_mutex_lock(&ws->out_mu);
+  local = ws->out_q;
+  g_queue_init(&ws->out_q);
+  g_mutex_unlock(&ws->out_mu);
+  out_item *it;
+  while ((it = g_queue_pop_head(&local))) {
+    if (it->conn == UINT64_MAX) {
+      GHashTableIter hi;
+      gpointer v;
+      g_hash_table_iter_init(&hi, ws->conns);
+      while (g_hash_table_iter_next(&hi, NULL, &v)) conn_queue(v, NULL, true);
+    } else {
+      ws_conn *c = g_hash_table_lookup(ws->conns, &it->conn);
+      if (c && !(c->close_after && !it->json))
+        conn_queue(c, it->json, it->close_after);
+      else
+        free(it->json);
+    }
+    g_free(it);
+  }
+}
+
+void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after) {
+  out_item *it = g_new0(out_item, 1);
+  it->conn = conn;
+  it->json = json;
+  it->close_after = close_after;
+  g_mutex_lock(&ws->out_mu);
+  g_queue_push_tail(&ws->out_q, it);
+  g_mutex_unlock(&ws->out_mu);
+  if (ws->ctx) lws_cancel_service(ws->ctx);
+}
+
+void sig_ws_close_all(sig_ws *ws) { sig_ws_send(ws, UINT64_MAX, NULL, true); }
+
+unsigned sig_ws_connections(sig_ws *ws) { return g_atomic_int_get((gint *)&ws->nconns); }
+
+/* ---- WebSocket protocol ---- */
+
+static bool origin_allowed(sig_ws *ws, struct lws *wsi) {
+  if (!ws->cfg.allowed_origins) return true;
+  char origin[256] = "";
+  if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0) return false;
+  for (char **o = ws->cfg.allowed_origins; *o; o++)
+    if (!g_ascii_strcasecmp(*o, origin)) return true;
+  return false;
+}
+
+static bool rate_ok(sig_ws *ws, ws_conn *c) {
+  unsigned rate = ws->cfg.messages_per_sec;
+  if (!rate) return true;
+  int64_t now = g_get_monotonic_time();
+  double burst = rate * 2.0;
+  c->tokens += (double)(now - c->tokens_at_us) * rate / 1e6;
+  if (c->tokens > burst) c->tokens = burst;
+  c->tokens_at_us = now;
+  if (c->tokens < 1.0) return false;
+  c->tokens -= 1.0;
+  return true;
+}
+
+static void handle_message(sig_ws *ws, ws_conn *c) {
+  sig_req *req = g_new0(sig_req, 1);
+  const char *code = NULL;
+  char msg[256], type[48];
+  if (sig_proto_decode(c->rx->str, c->rx->len, req, &code, msg, sizeof msg, type, sizeof type) != 0) {
+    g_free(req);
+    conn_queue(c, sig_proto_error(code, msg, type), false);
+    return;
+  }
+  if (!rate_ok(ws, c)) {
+    sig_req_clear(req);
+    g_free(req);
+    conn_queue(c, sig_proto_error("rate_limited", "too many messages; slow down", type), false);
+    return;
+  }
+  in_item *it = g_new0(in_item, 1);
+  it->kind = IN_REQ;
+  it->conn = c->id;
+  g_strlcpy(it->ip, c->ip, sizeof it->ip);
+  it->req = req;
+  push_inbox(ws, it);
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  struct lws_vhost *vh = lws_get_vhost(wsi);
+  sig_ws *ws = vh ? lws_get_vhost_user(vh) : NULL;
+  if (!ws) ws = lws_context_user(lws_get_context(wsi));
+  ws_conn *c = user;
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+    char uri[64] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (strcmp(uri, "/ws") != 0) return 1;
+    if (!origin_allowed(ws, wsi)) {
+      g_message("refused WebSocket from a disallowed Origin");
+      return 1;
+    }
+    return 0;
+  }
+  case LWS_CALLBACK_ESTABLISHED:
+    memset(c, 0, sizeof *c);
+    c->id = ++ws->next_id;
+    c->wsi = wsi;
+    g_queue_init(&c->out);
+    c->rx = g_string_new(NULL);
+    c->tokens = ws->cfg.messages_per_sec * 2.0;
+    c->tokens_at_us = g_get_monotonic_time();
+    lws_get_peer_simple(wsi, c->ip, sizeof c->ip);
+    g_hash_table_insert(ws->conns, &c->id, c);
+    c->registered = true;
+    g_atomic_int_inc((gint *)&ws->nconns);
+    return 0;
+  case LWS_CALLBACK_RECEIVE:
+    if (c->close_after) return 0;
+    if (c->rx->len + len > ws->cfg.max_message_bytes) {
+      char m[96];
+      snprintf(m, sizeof m, "message larger than %zu bytes", ws->cfg.max_message_bytes);
+      g_string_truncate(c->rx, 0);
+      conn_queue(c, sig_proto_error("too_large", m, NULL), true);
+      return 0;
+    }
+    if (lws_frame_is_binary(wsi)) {
+      conn_queue(c, sig_proto_error("bad_json", "binary frames are not part of the protocol", NULL), false);
+      g_string_truncate(c->rx, 0);
+      return 0;
+    }
+    g_string_append_len(c->rx, in, (gssize)len);
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+      handle_message(ws, c);
+      g_string_truncate(c->rx, 0);
+    }
+    return 0;
+  case LWS_CALLBACK_SERVER_WRITEABLE: {
+    char *json = g_queue_pop_head(&c->out);
+    if (json) {
+      size_t n = strlen(json);
+      unsigned char *buf = malloc(LWS_PRE + n);
+      if (!buf) {
+        free(json);
+        return -1;
+      }
+      memcpy(buf + LWS_PRE, json, n);
+      int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+      free(buf);
+      free(json);
+      if (w < (int)n) return -1;
+    }
+    if (!g_queue_is_empty(&c->out))
+      lws_callback_on_writable(wsi);
+    else if (c->close_after) {
+      lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+      return -1;
+    }
+    return 0;
+  }
+  case LWS_CALLBACK_CLOSED:
+    if (c->registered) {
+      g_hash_table_remove(ws->conns, &c->id);
+      c->registered = false;
+      g_atomic_int_dec_and_test((gint *)&ws->nconns);
+      g_queue_clear_full(&c->out, free);
+      g_string_free(c->rx, TRUE);
+      in_item *it = g_new0(in_item, 1);
+      it->kind = IN_CLOSE;
+      it->conn = c->id;
+      push_inbox(ws, it);
+    }
+    return 0;
+  case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+    if (ws) drain_outbox(ws);
+    return 0;
+  default:
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+/* ---- small HTTP API (/healthz, /metrics, /admin) ---- */
+
+static int cb_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  sig_ws *ws = lws_context_user(lws_get_context(wsi));
+  http_pss *h = user;
+  switch (reason) {
+  case LWS_CALLBACK_HTTP: {
+    char uri[256] = "", auth[256] = "";
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+    h->status = 404;
+    h->ctype = "text/plain";
+    h->body = ws->cfg.on_http ? ws->cfg.on_http(ws->http_ud, uri, auth, &h->status, &h->ctype) : NULL;
+    if (!h->body) {
+      h->status = h->status == 404 || h->status < 100 ? 404 : h->status;
+      h->body = strdup("not found\n");
+    }
+    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p,
+                                    end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+      return 1;
+    lws_callback_on_writable(wsi);
+    return 0;
+  }
+  case LWS_CALLBACK_HTTP_WRITEABLE: {
+    if (!h->body) return -1;
+    size_t n = strlen(h->body);
+    unsigned char *buf = malloc(LWS_PRE + n + 1);
+    if (!buf) return -1;
+    memcpy(buf + LWS_PRE, h->body, n);
+    int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
+    free(buf);
+    free(h->body);
+    h->body = NULL;
+    if (w != (int)n) return -1;
+    if (lws_http_transaction_completed(wsi)) return -1;
+    return 0;
+  }
+  case LWS_CALLBACK_CLOSED_HTTP:
+    free(h->body);
+    h->body = NULL;
+    return 0;
+  default:
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+  }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"sfu", cb_ws, sizeof(ws_conn), 4096, 0, NULL, 0},
+    {"sfu-api", cb_api, sizeof(http_pss), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_to_glib(int level, const char *line) {
+  char buf[256];
+  g_strlcpy(buf, line, sizeof buf);
+  g_strchomp(buf);
+  if (level & LLL_ERR)
+    g_warning("lws: %s", buf);
+  else
+    g_debug("lws: %s", buf);
+}
+
+int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen) {
+  sig_ws *ws = g_new0(sig_ws, 1);
+  ws->cfg = *cfg;
+  ws->http_ud = cfg->ud;
+  if (!ws->cfg.max_message_bytes) ws->cfg.max_message_bytes = 65536;
+  ws->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+  g_mutex_init(&ws->in_mu);
+  g_mutex_init(&ws->out_mu);
+  g_queue_init(&ws->in_q);
+  g_queue_init(&ws->out_q);
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_glib);
+
+  static const char *const api_paths[] = {"/healthz", "/metrics", "/admin"};
+  for (int i = 0; i < 3; i++) {
+    struct lws_http_mount *m = &ws->mounts[i];
+    m->mount_next = &ws->mounts[i + 1];
+    m->mountpoint = api_paths[i];
+    m->mountpoint_len = (unsigned char)strlen(api_paths[i]);
+    m->origin = "sfu-api";
+    m->origin_protocol = LWSMPRO_CALLBACK;
+  }
+  struct lws_http_mount *files = &ws->mounts[3];
+  files->mountpoint = "/";
+  files->mountpoint_len = 1;
+  files->origin = ws->cfg.web_root;
+  files->def = "index.html";
+  files->origin_protocol = LWSMPRO_FILE;
+  files->cache_max_age = 0;
+  files->cache_revalidate = 1;
+
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = (int)cfg->port;
+  info.iface = cfg->listen_addr && *cfg->listen_addr ? cfg->listen_addr : NULL;
+  info.protocols = protocols;
+  info.mounts = ws->mounts;
+  info.user = ws;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+  if (cfg->tls_cert && cfg->tls_key) {
+    info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = cfg->tls_cert;
+    info.ssl_private_key_filepath = cfg->tls_key;
+  }
+  ws->ctx = lws_create_context(&info);
+  if (!ws->ctx) {
+    snprintf(err, errlen, "cannot listen on %s:%u (port in use, bad address or TLS files?)",
+             info.iface ? info.iface : "*", cfg->port);
+    sig_ws_free(ws);
+    return -EADDRINUSE;
+  }
+  *out = ws;
+  return 0;
+}
+
+int sig_ws_run(sig_ws *ws) {
+  while (!g_atomic_int_get(&ws->stop)) lws_service(ws->ctx, 0);
+  g_atomic_int_set(&ws->stop, 0);
+  return 0;
+}
+
+void sig_ws_run_for(sig_ws *ws, unsigned ms) {
+  int64_t end = g_get_monotonic_time() + (int64_t)ms * 1000;
+  /* Non-blocking service with a short sleep: bounded whatever lws waits for. */
+  while (g_get_monotonic_time() < end) {
+    lws_service(ws->ctx, -1);
+    if (!sig_ws_connections(ws)) {
+      lws_service(ws->ctx, -1);
+      break;
+    }
+    g_usleep(5000);
+  }
+}
+
+void sig_ws_set_http_ud(sig_ws *ws, void *ud) { ws->http_ud = ud; }
+
+void sig_ws_stop(sig_ws *ws) {
+  g_atomic_int_set(&ws->stop, 1);
+  if (ws->ctx) lws_cancel_service(ws->ctx);
+}
+
+void sig_ws_free(sig_ws *ws) {
+  if (!ws) return;
+  if (ws->ctx) lws_context_destroy(ws->ctx);
+  ws->ctx = NULL;
+  in_item *it;
+  while ((it = g_queue_pop_head(&ws->in_q))) {
+    if (it->req) {
+      sig_req_clear(it->req);
+      g_free(it->req);
+    }
+    g_free(it);
+  }
+  out_item *o;
+  while ((o = g_queue_pop_head(&ws->out_q))) {
+    free(o->json);
+    g_free(o);
+  }
+  g_hash_table_destroy(ws->conns);
+  g_mutex_clear(&ws->in_mu);
+  g_mutex_clear(&ws->out_mu);
+  g_free(ws);
+}

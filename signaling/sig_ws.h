@@ -1,0 +1,57 @@
+/* sig_ws: the HTTP + WebSocket server (libwebsockets): static files from
+ * the web root, the signaling WebSocket at /ws, and a hand-off of decoded
+ * requests to the media thread.
+ * Threads: sig_ws_run runs the lws service loop on the calling thread (the
+ * signaling thread). Requests and closes are delivered in order on
+ * media_ctx (the media thread). sig_ws_send and sig_ws_stop are safe from
+ * any thread. Only this file includes libwebsockets.h. */
+#ifndef SIG_WS_H
+#define SIG_WS_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sig_proto.h"
+
+typedef struct sig_ws sig_ws;
+
+typedef struct {
+  const char *listen_addr;        /* NULL = all */
+  unsigned port;
+  const char *web_root;
+  const char *tls_cert, *tls_key; /* both or neither */
+  char **allowed_origins;         /* NULL = any */
+  size_t max_message_bytes;
+  unsigned messages_per_sec;      /* per connection; 0 = unlimited */
+  GMainContext *media_ctx;        /* borrowed */
+  /* Called on media_ctx. req is transferred (sig_req_clear + free it). */
+  void (*on_request)(void *ud, uint64_t conn, const char *peer_ip, sig_req *req);
+  /* The socket is gone (closed by either side); called once per conn that
+   * delivered at least one request, after its last request. */
+  void (*on_close)(void *ud, uint64_t conn);
+  /* Plain HTTP GET for paths other than files (e.g. /healthz, /metrics):
+   * called on the signaling thread; return malloc'ed body or NULL = 404. */
+  char *(*on_http)(void *ud, const char *path, const char *auth, int *status, const char **ctype);
+  void *ud;
+} sig_ws_config;
+
+int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen);
+/* Serves until sig_ws_stop (then clears the stop request); returns 0. */
+int sig_ws_run(sig_ws *ws);
+/* Serves until every WebSocket has closed or ms have passed (draining). */
+void sig_ws_run_for(sig_ws *ws, unsigned ms);
+/* The ud passed to on_http (default: cfg.ud). Call before sig_ws_run. */
+void sig_ws_set_http_ud(sig_ws *ws, void *ud);
+void sig_ws_stop(sig_ws *ws);
+/* Queues one text message for conn (json transferred, freed here). With
+ * close_after the socket closes once it is written. Unknown conn: dropped. */
+void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after);
+/* Closes every connection after its queued messages (for draining). */
+void sig_ws_close_all(sig_ws *ws);
+/* Number of open WebSocket connections (approximate, any thread). */
+unsigned sig_ws_connections(sig_ws *ws);
+void sig_ws_free(sig_ws *ws);
+
+#endif

@@ -1,1 +1,0 @@
-int sfu_tp_placeholder_;

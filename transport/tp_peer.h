@@ -14,8 +14,10 @@
 
 #include "tp_cert.h"
 
-/* Room an outgoing buffer must have after the packet for the SRTP trailer. */
-#define TP_SRTP_TRAILER_MAX 16
+/* Room an outgoing buffer must have after the packet for the SRTP trailer.
+ * 20, not 16: SRTCP with AEAD_AES_128_GCM adds a 16-byte tag plus the
+ * 4-byte SRTCP index (SRTP alone needs at most 16). */
+#define TP_SRTP_TRAILER_MAX 20
 #define TP_MTU 1500
 
 typedef struct tp_peer tp_peer;
@@ -51,16 +53,22 @@ typedef struct {
   /* NULL-terminated list of local IP addresses to gather host candidates
    * on; NULL = every non-loopback interface address plus 127.0.0.1. */
   const char *const *addrs;
-  uint16_t port_min, port_max;   /* UDP port range; 0,0 = any */
-  unsigned consent_timeout_s;    /* 0 = libnice default (about 10 s) */
-  const char *nat_public_ip;     /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
+  uint16_t port_min, port_max; /* UDP port range; 0,0 = any */
+  unsigned consent_timeout_s;  /* 0 = libnice default (about 10 s) */
+  const char *nat_public_ip;   /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
+  /* Added fields (zero/NULL keeps the default behaviour): */
+  /* OpenSSL use_srtp list, NULL = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+   * (GCM first; the DTLS server's order decides). Copied. */
+  const char *srtp_profiles;
+  /* Names the peer in log lines, e.g. "room1/alice"; NULL = "tpN". Copied. */
+  const char *log_name;
 } tp_peer_config;
 
 /* Counters, read by stats/metrics (control plane). */
 typedef struct {
   uint64_t rtp_in, rtcp_in, rtp_out, rtcp_out;
   uint64_t bytes_in, bytes_out;
-  uint64_t srtp_in_errors;  /* auth/replay failures, dropped */
+  uint64_t srtp_in_errors; /* auth/replay failures, dropped */
   uint64_t srtp_out_errors;
   uint64_t send_errors;
   uint64_t dropped_before_keys; /* media datagrams that came before SRTP keys */
@@ -68,8 +76,8 @@ typedef struct {
 
 /* Creates the agent, gathers host candidates (complete when this returns),
  * and prepares DTLS. Returns 0 or a negative errno-style code, with err set. */
-int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs, void *ud,
-                char *err, size_t errlen);
+int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs, void *ud, char *err,
+                size_t errlen);
 
 const char *tp_peer_ufrag(const tp_peer *p);
 const char *tp_peer_pwd(const tp_peer *p);
@@ -80,13 +88,17 @@ char **tp_peer_local_candidates(tp_peer *p);
 
 /* Remote ICE credentials and the sha-256 fingerprint ("AB:CD:..", either
  * case) from the peer's SDP. Starts connectivity checks. Call once. */
-int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd,
-                       const char *fingerprint_sha256, char *err, size_t errlen);
+int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd, const char *fingerprint_sha256,
+                       char *err, size_t errlen);
 
 /* One trickled remote candidate, "candidate:..." with or without "a=".
  * mDNS (.local) candidates are skipped and return 0 (peer-reflexive
  * discovery covers them). Returns 0 or -EINVAL with err set. */
 int tp_peer_add_remote_candidate(tp_peer *p, const char *cand, char *err, size_t errlen);
+
+/* Added: the peer signalled end-of-candidates. Lets ICE declare failure
+ * once every pair has failed (with trickle ICE it otherwise waits). */
+void tp_peer_remote_candidates_done(tp_peer *p);
 
 /* Encrypts pkt in place (cap >= len + TP_SRTP_TRAILER_MAX) and sends it.
  * Returns 0, -EAGAIN (not connected yet; dropped) or another negative code.

@@ -1,0 +1,259 @@
+/* tp_dtls: DTLS 1.2 for DTLS-SRTP on OpenSSL 3.0.
+ * - read side: a memory BIO with mem_eof_return -1 (empty = retry);
+ * - write side: a tiny BIO that passes each write on as one datagram, so
+ *   record boundaries survive (a memory BIO would merge a flight);
+ * - SSL_OP_NO_QUERY_MTU and an MTU of 1200;
+ * - retransmission timer starts at 50 ms and doubles up to 3 s (OpenSSL's
+ *   default is 1 s); the owner runs it, see tp_dtls_timeout_ms();
+ * - the peer's self-signed certificate is accepted during the handshake;
+ *   the owner compares tp_dtls_peer_fingerprint() with the SDP afterwards. */
+#define G_LOG_DOMAIN "tp"
+
+#include "tp_dtls.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tp_cert_priv.h"
+#include "tp_srtp.h"
+
+#define TP_DTLS_MTU 1200
+#define TP_DTLS_DEFAULT_PROFILES "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
+
+struct tp_dtls {
+  SSL *ssl;
+  BIO *rbio; /* owned by ssl */
+  tp_dtls_send_fn send;
+  void *ud;
+  bool done, closed, failed;
+  char why[160];
+};
+
+/* ---- the datagram write BIO ---- */
+
+static int dgram_write(BIO *b, const char *buf, int len) {
+  tp_dtls *d = BIO_get_data(b);
+  if (d && d->send && len > 0) d->send(d->ud, (const uint8_t *)buf, (size_t)len);
+  return len; /* a lost datagram is DTLS's business (retransmission) */
+}
+
+static long dgram_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  (void)b, (void)num, (void)ptr;
+  switch (cmd) {
+  case BIO_CTRL_FLUSH:
+    return 1;
+  case BIO_CTRL_DGRAM_QUERY_MTU:
+    return TP_DTLS_MTU;
+  default:
+    return 0; /* pending, wpending, mtu overhead, peer address: none */
+  }
+}
+
+static int dgram_create(BIO *b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+static int dgram_destroy(BIO *b) {
+  BIO_set_data(b, NULL);
+  return 1;
+}
+
+static gpointer make_method(gpointer unused) {
+  (void)unused;
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tp_dgram");
+  if (!m) return NULL;
+  BIO_meth_set_write(m, dgram_write);
+  BIO_meth_set_ctrl(m, dgram_ctrl);
+  BIO_meth_set_create(m, dgram_create);
+  BIO_meth_set_destroy(m, dgram_destroy);
+  return m; /* lives for the whole process */
+}
+
+static BIO_METHOD *dgram_method(void) {
+  static GOnce once = G_ONCE_INIT;
+  return g_once(&once, make_method, NULL);
+}
+
+/* ---- SSL object ---- */
+
+static int accept_any_cert(int preverify_ok, X509_STORE_CTX *ctx) {
+  (void)preverify_ok, (void)ctx;
+  return 1; /* self-signed by design; the fingerprint check comes after */
+}
+
+static unsigned int retransmit_timer(SSL *s, unsigned int prev_us) {
+  (void)s;
+  if (prev_us == 0) return 50000;
+  return prev_us >= 1500000 ? 3000000 : prev_us * 2;
+}
+
+static void set_why_from_openssl(tp_dtls *d, const char *what) {
+  unsigned long e = ERR_peek_last_error();
+  const char *r = e ? ERR_reason_error_string(e) : NULL;
+  snprintf(d->why, sizeof d->why, "%s%s%s", what, r ? ": " : "", r ? r : "");
+  ERR_clear_error();
+}
+
+int tp_dtls_new(tp_dtls **out, const tp_cert *cert, bool is_client, const char *profiles,
+                tp_dtls_send_fn send, void *ud, char *err, size_t errlen) {
+  *out = NULL;
+  BIO_METHOD *m = dgram_method();
+  if (!m) {
+    snprintf(err, errlen, "BIO_meth_new failed");
+    return -ENOMEM;
+  }
+  tp_dtls *d = g_new0(tp_dtls, 1);
+  d->send = send;
+  d->ud = ud;
+  ERR_clear_error();
+  d->ssl = SSL_new(tp_cert_ssl_ctx(cert));
+  BIO *wbio = BIO_new(m);
+  d->rbio = BIO_new(BIO_s_mem());
+  if (!d->ssl || !wbio || !d->rbio) {
+    BIO_free(wbio);
+    BIO_free(d->rbio);
+    SSL_free(d->ssl);
+    g_free(d);
+    snprintf(err, errlen, "SSL_new/BIO_new failed");
+    return -ENOMEM;
+  }
+  BIO_set_mem_eof_return(d->rbio, -1);
+  BIO_set_data(wbio, d);
+  SSL_set_bio(d->ssl, d->rbio, wbio); /* ssl owns both now */
+  SSL_set_options(d->ssl, SSL_OP_NO_QUERY_MTU);
+  SSL_set_mtu(d->ssl, TP_DTLS_MTU);
+  SSL_set_verify(d->ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, accept_any_cert);
+  DTLS_set_timer_cb(d->ssl, retransmit_timer);
+  /* Returns 0 on success (sic). */
+  if (SSL_set_tlsext_use_srtp(d->ssl, profiles ? profiles : TP_DTLS_DEFAULT_PROFILES) != 0) {
+    snprintf(err, errlen, "bad SRTP profile list \"%s\"", profiles ? profiles : "");
+    ERR_clear_error();
+    tp_dtls_free(d);
+    return -EINVAL;
+  }
+  if (is_client)
+    SSL_set_connect_state(d->ssl);
+  else
+    SSL_set_accept_state(d->ssl);
+  *out = d;
+  return 0;
+}
+
+void tp_dtls_free(tp_dtls *d) {
+  if (!d) return;
+  SSL_free(d->ssl);
+  g_free(d);
+}
+
+static tp_dtls_result on_ssl_result(tp_dtls *d, int r, const char *what) {
+  switch (SSL_get_error(d->ssl, r)) {
+  case SSL_ERROR_WANT_READ:
+  case SSL_ERROR_WANT_WRITE:
+    ERR_clear_error();
+    return TP_DTLS_CONTINUE;
+  case SSL_ERROR_ZERO_RETURN:
+    d->closed = true;
+    ERR_clear_error();
+    return TP_DTLS_CLOSED;
+  default:
+    d->failed = true;
+    set_why_from_openssl(d, what);
+    return TP_DTLS_ERROR;
+  }
+}
+
+static tp_dtls_result drive(tp_dtls *d) {
+  if (!d->done) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(d->ssl);
+    if (r != 1) return on_ssl_result(d, r, "DTLS handshake failed");
+    d->done = true;
+    return TP_DTLS_DONE;
+  }
+  /* After the handshake: alerts, retransmitted flights, application data
+   * (no data channels yet: dropped). */
+  uint8_t sink[2048];
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_read(d->ssl, sink, sizeof sink);
+    if (r <= 0) return on_ssl_result(d, r, "DTLS error");
+  }
+}
+
+tp_dtls_result tp_dtls_start(tp_dtls *d) {
+  if (d->failed || d->closed) return TP_DTLS_CONTINUE;
+  return drive(d);
+}
+
+tp_dtls_result tp_dtls_feed(tp_dtls *d, const uint8_t *buf, size_t len) {
+  if (d->failed || d->closed || len > INT32_MAX) return TP_DTLS_CONTINUE;
+  if (BIO_write(d->rbio, buf, (int)len) != (int)len) return TP_DTLS_CONTINUE;
+  return drive(d);
+}
+
+int tp_dtls_timeout_ms(tp_dtls *d) {
+  struct timeval tv;
+  if (d->failed || d->closed || DTLSv1_get_timeout(d->ssl, &tv) != 1) return -1;
+  long ms = tv.tv_sec * 1000L + (tv.tv_usec + 999) / 1000;
+  return ms > 60000 ? 60000 : (int)ms;
+}
+
+tp_dtls_result tp_dtls_on_timeout(tp_dtls *d) {
+  if (d->failed || d->closed) return TP_DTLS_CONTINUE;
+  ERR_clear_error();
+  if (DTLSv1_handle_timeout(d->ssl) < 0) {
+    d->failed = true;
+    set_why_from_openssl(d, "DTLS handshake timed out");
+    return TP_DTLS_ERROR;
+  }
+  return TP_DTLS_CONTINUE;
+}
+
+const char *tp_dtls_error(const tp_dtls *d) {
+  return d->why[0] ? d->why : "DTLS error";
+}
+
+bool tp_dtls_is_done(const tp_dtls *d) {
+  return d->done;
+}
+
+int tp_dtls_peer_fingerprint(tp_dtls *d, char out[96]) {
+  X509 *x = SSL_get1_peer_certificate(d->ssl);
+  unsigned char md[32];
+  unsigned int n = 0;
+  int ok = x && X509_digest(x, EVP_sha256(), md, &n) == 1 && n == 32;
+  X509_free(x);
+  if (!ok) return -ENOENT;
+  tp_cert_format_fingerprint(md, out);
+  return 0;
+}
+
+int tp_dtls_export_srtp(tp_dtls *d, const char **profile, uint8_t *km, size_t km_cap, size_t *km_len) {
+  const SRTP_PROTECTION_PROFILE *p = SSL_get_selected_srtp_profile(d->ssl);
+  size_t kl, sl;
+  if (!p || !tp_srtp_profile_sizes(p->name, &kl, &sl)) return -ENOTSUP;
+  size_t n = 2 * (kl + sl);
+  if (n > km_cap) return -ENOSPC;
+  static const char label[] = "EXTRACTOR-dtls_srtp";
+  if (SSL_export_keying_material(d->ssl, km, n, label, sizeof label - 1, NULL, 0, 0) != 1) {
+    ERR_clear_error();
+    return -EIO;
+  }
+  *profile = p->name;
+  *km_len = n;
+  return 0;
+}
+
+void tp_dtls_close(tp_dtls *d) {
+  if (!d || !d->done || d->failed || d->closed) return;
+  ERR_clear_error();
+  SSL_shutdown(d->ssl); /* sends close_notify through the write BIO */
+  ERR_clear_error();
+  d->closed = true;
+}

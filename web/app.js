@@ -178,7 +178,12 @@ function makeTile(id, name, remote) {
   const badges = document.createElement('div');
   badges.className = 'badges';
   tile.append(video, audio, avatar, label, badges);
-  const t = { tile, video, audio, avatar, label, badges };
+  const t = { tile, video, audio, avatar, label, badges, videoReady: false, onReady: null };
+  // Show the avatar until the first frame is there, not a black rectangle.
+  video.addEventListener('loadeddata', () => {
+    t.videoReady = true;
+    if (t.onReady) t.onReady();
+  });
   setTileName(t, name, remote);
   return t;
 }
@@ -192,7 +197,7 @@ function setTileName(t, name, remote) {
 function setBadges(t, list) {
   t.badges.replaceChildren(...list.map((text) => {
     const b = document.createElement('span');
-    b.className = 'badge';
+    b.className = text === 'viewer' ? 'badge info' : 'badge';
     b.textContent = text;
     return b;
   }));
@@ -200,16 +205,18 @@ function setBadges(t, list) {
 
 function setSrc(el, track) {
   const cur = el.srcObject?.getTracks()[0] ?? null;
-  if (cur === track) return;
+  if (cur === track) return false;
   el.srcObject = track ? new MediaStream([track]) : null;
   if (track) playMedia(el);
+  return true;
 }
 
 // ---- session ----------------------------------------------------------------------------------
 class Session {
-  constructor(room, name) {
+  constructor(room, name, token) {
     this.room = room;
     this.name = name;
+    this.token = token || null;
     this.url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.ws = null;
     this.opened = false;
@@ -259,7 +266,9 @@ class Session {
     ws.onopen = () => {
       if (!this.alive) return;
       this.opened = true;
-      this.send({ type: 'join', room: this.room, name: this.name });
+      const join = { type: 'join', room: this.room, name: this.name };
+      if (this.token) join.token = this.token;
+      this.send(join);
       this.joinTimer = setTimeout(() => {
         if (this.alive && !this.joined) this.fail('The server did not answer "join" within 10 s');
       }, JOIN_TIMEOUT_MS);
@@ -386,6 +395,7 @@ class Session {
     for (const el of ui.grid.querySelectorAll('audio, video')) el.srcObject = null;
     ui.grid.replaceChildren();
     ui.controls.hidden = true;
+    ui.notice.hidden = true;
   }
 
   // Operations on one pc run one after another (an offer, then the candidates that follow it...).
@@ -556,11 +566,12 @@ class Session {
     };
     const vt = live('video');
     const at = live('audio');
-    setSrc(p.el.video, vt);
+    if (setSrc(p.el.video, vt)) p.el.videoReady = false;
     setSrc(p.el.audio, at);
+    p.el.onReady = () => this.renderPeer(p);
     const hasVideo = p.video ?? !!vt;
     const hasAudio = p.audio ?? !!at;
-    const showVideo = !!vt && hasVideo !== false && !p.videoMuted;
+    const showVideo = !!vt && p.el.videoReady && hasVideo !== false && !p.videoMuted;
     p.el.tile.classList.toggle('no-video', !showVideo);
     const badges = [];
     if (!hasVideo && !hasAudio) badges.push('viewer');
@@ -727,13 +738,13 @@ function showEnded(title, detail) {
   ui.rejoin.focus();
 }
 
-function join(room, name) {
+function join(room, name, token = new URLSearchParams(location.search).get('token')) {
   ui.form.hidden = true;
   ui.ended.hidden = true;
   ui.notice.hidden = true;
   clearErrors();
   if (session) session.end();
-  session = new Session(room, name);
+  session = new Session(room, name, token);
   session.start();
 }
 
@@ -767,7 +778,7 @@ ui.mic.addEventListener('click', () => session?.toggle('audio'));
 ui.cam.addEventListener('click', () => session?.toggle('video'));
 ui.leave.addEventListener('click', () => session?.leave());
 ui.rejoin.addEventListener('click', () => {
-  if (session) join(session.room, session.name);
+  if (session) join(session.room, session.name, session.token);
   else showForm('', '');
 });
 {

@@ -228,16 +228,18 @@ export class Run {
   }
 
   // ---- browser ----
-  async launchBrowser() {
+  async launchBrowser(extraArgs = []) {
     const { chromium } = require('playwright-core');
-    this.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30000 });
+    this.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 30000 });
     this.log(`browser ${this.browser.version()}`);
     return this.browser;
   }
 
   // A participant = its own browser context (own permissions, own fake devices) and one page.
-  async open(name, url, { initScript } = {}) {
+  // setup(context) runs before the page loads (e.g. to route requests).
+  async open(name, url, { initScript, setup } = {}) {
     const context = await this.browser.newContext({ permissions: ['camera', 'microphone'] });
+    if (setup) await setup(context);
     const page = await context.newPage();
     const p = { name, page, context, console: new Tail(100) };
     this.participants.push(p);

@@ -1,1 +1,0 @@
-int sfu_core_placeholder_;

@@ -50,6 +50,9 @@ function httpGet(url, timeoutMs) {
   });
 }
 
+// Thrown from a poll callback: stop polling at once (waiting longer cannot help).
+export class Fatal extends Error {}
+
 // Poll fn() until it returns a truthy value; throw with `what` (and the last value/error) on timeout.
 export async function poll(what, fn, { timeout = 20000, interval = 200 } = {}) {
   const deadline = Date.now() + timeout;
@@ -61,6 +64,7 @@ export async function poll(what, fn, { timeout = 20000, interval = 200 } = {}) {
       lastErr = undefined;
       if (last && last.ok !== false) return last;
     } catch (e) {
+      if (e instanceof Fatal) throw new Error(`while waiting for ${what}: ${e.message}`);
       lastErr = e;
     }
     if (Date.now() >= deadline) {
@@ -271,11 +275,18 @@ export function view(p) {
 
 export const stats = (p) => p.page.evaluate(() => window.sfu.stats());
 
+// A page that shows an error or is no longer joined will not get better: fail at once.
+function mustBeHealthy(p, v) {
+  if (v.state !== 'joined' && v.state !== 'joining') throw new Fatal(`${p.name} is in state "${v.state}" (errors: ${JSON.stringify(v.errors)})`);
+  if (v.errors.length) throw new Fatal(`${p.name} shows errors: ${JSON.stringify(v.errors)}`);
+}
+
 // Wait until p shows exactly the participants `expected` ([{id, name}]), nobody else.
 export async function expectPeers(p, expected, timeout = 20000) {
   const want = expected.map((e) => `${e.id}:${e.name}`).sort();
   return poll(`${p.name} to show exactly [${expected.map((e) => e.name).join(', ')}]`, async () => {
     const v = await view(p);
+    mustBeHealthy(p, v);
     const got = v.ids.map((id, i) => `${id}:${v.names[i]}`).sort();
     const ok = got.length === want.length && got.every((g, i) => g === want[i]);
     return ok ? v : { ok: false, detail: { shows: got, want } };
@@ -286,6 +297,7 @@ export async function expectPeers(p, expected, timeout = 20000) {
 // (bytes or samples) both grow between two samples >= 1 s apart. Returns per-participant rates.
 export async function expectMedia(p, expected, timeout = 20000) {
   return poll(`${p.name} to receive video and audio from [${expected.map((e) => e.name).join(', ')}]`, async () => {
+    mustBeHealthy(p, await view(p));
     const a = await stats(p);
     const t1 = Date.now();
     const missing = expected.filter((e) => !(a[e.id]?.framesDecoded > 0));

@@ -1,6 +1,8 @@
 // End-to-end: two rooms in one server, five headless Chromium participants with fake camera and
 // microphone. Usage: node tests/e2e/test_rooms.mjs <path-to-sfu-binary> <source-dir>
-import { Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view } from './harness.mjs';
+import {
+  Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+} from './harness.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
 if (!sfuBin || !srcDir) {
@@ -40,7 +42,7 @@ await run.main(async () => {
   for (const p of Object.values(P)) {
     const v = await poll(`${p.name} to join`, async () => {
       const s = await view(p);
-      assert(s.state !== 'error', `${p.name} failed to join: ${JSON.stringify(s.errors)}`);
+      if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
       return s.state === 'joined' && s.id ? s : null;
     }, { timeout: 10000 });
     p.id = v.id;

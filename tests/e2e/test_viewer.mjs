@@ -4,7 +4,7 @@
 // Usage: node tests/e2e/test_viewer.mjs <path-to-sfu-binary> <source-dir>
 import path from 'node:path';
 import {
-  Run, assert, deadSignalingServer, expectMedia, expectPeers, freePort, poll, view,
+  Fatal, Run, assert, deadSignalingServer, expectMedia, expectPeers, freePort, poll, view,
 } from './harness.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -24,6 +24,7 @@ const REFUSE_MEDIA = () => {
 async function joined(p) {
   const v = await poll(`${p.name} to join`, async () => {
     const s = await view(p);
+    if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
     return s.state === 'joined' && s.id ? s : { ok: false, detail: s };
   }, { timeout: 10000 });
   p.id = v.id;
@@ -32,7 +33,7 @@ async function joined(p) {
 
 const bannerText = (p) => p.page.evaluate(() => {
   const b = document.getElementById('banner');
-  return b.hidden ? '' : b.innerText;
+  return b.hidden ? '' : [...b.querySelectorAll('.banner-row span')].map((x) => x.textContent).join(' | ');
 });
 
 await run.main(async () => {

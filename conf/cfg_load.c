@@ -1,20 +1,15 @@
 /* cfg_load: defaults, GKeyFile loading and validation of cfg_config.
  * GKeyFile does the parsing; this file adds what it lacks: line numbers in
- * errors (found by scanning the text the same way GKeyFile splits it),
- * rejection of unknown/duplicate groups and keys, and per-key validation
- * driven by the table `keys` below. */
+ * errors (cfg_lines.c), rejection of unknown/duplicate groups and keys, and
+ * per-key validation driven by the table `keys` below (checkers in cfg_check.c). */
 #include "cfg_config.h"
+#include "cfg_internal.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <glib.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #ifndef SFU_WEB_ROOT_DEFAULT
 #error "SFU_WEB_ROOT_DEFAULT must be defined by the build (conf/CMakeLists.txt)"
@@ -75,167 +70,6 @@ int cfg_log_level_parse(const char *s, cfg_log_level *out) {
   return -EINVAL;
 }
 
-/* ---- value checkers: 0 = fine, else a reason in why -------------------- */
-
-typedef int (*check_fn)(const char *v, char *why, size_t n);
-
-static int fail(char *why, size_t n, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static int fail(char *why, size_t n, const char *fmt, ...) {
-  if (why && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
-    va_end(ap);
-  }
-  return -EINVAL;
-}
-
-static bool is_ip(const char *v) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, v, buf) == 1 || inet_pton(AF_INET6, v, buf) == 1;
-}
-
-static int check_ip(const char *v, char *why, size_t n) {
-  return is_ip(v) ? 0 : fail(why, n, "not an IPv4 or IPv6 address");
-}
-
-int cfg_check_dir(const char *path, char *why, size_t n) {
-  struct stat st;
-  if (stat(path, &st) != 0) {
-    int e = errno;
-    fail(why, n, "%s", g_strerror(e));
-    return -e;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    fail(why, n, "not a directory");
-    return -ENOTDIR;
-  }
-  if (access(path, R_OK | X_OK) != 0) {
-    int e = errno;
-    fail(why, n, "%s", g_strerror(e));
-    return -e;
-  }
-  return 0;
-}
-
-static int check_dir(const char *v, char *why, size_t n) {
-  return cfg_check_dir(v, why, n) ? -EINVAL : 0;
-}
-
-static int check_readable_file(const char *v, char *why, size_t n) {
-  int fd = open(v, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) return fail(why, n, "cannot open: %s", g_strerror(errno));
-  struct stat st;
-  int rc = fstat(fd, &st);
-  close(fd);
-  if (rc != 0 || !S_ISREG(st.st_mode)) return fail(why, n, "not a regular file");
-  return 0;
-}
-
-/* host[:port] as in RFC 7064/7065 (IPv6 in brackets); returns the rest. */
-static const char *parse_hostport(const char *p, char *why, size_t n, int *rc) {
-  *rc = 0;
-  if (*p == '[') {
-    const char *end = strchr(p, ']');
-    char addr[64];
-    if (!end || (size_t)(end - p - 1) >= sizeof addr) {
-      *rc = fail(why, n, "bad IPv6 address in brackets");
-      return p;
-    }
-    memcpy(addr, p + 1, (size_t)(end - p - 1));
-    addr[end - p - 1] = '\0';
-    unsigned char buf[16];
-    if (inet_pton(AF_INET6, addr, buf) != 1) {
-      *rc = fail(why, n, "bad IPv6 address in brackets");
-      return p;
-    }
-    p = end + 1;
-  } else {
-    const char *h = p;
-    while (g_ascii_isalnum(*p) || *p == '.' || *p == '-' || *p == '_')
-      p++;
-    if (p == h) {
-      *rc = fail(why, n, "missing host");
-      return p;
-    }
-  }
-  if (*p == ':') {
-    p++;
-    unsigned long port = 0;
-    const char *d = p;
-    while (g_ascii_isdigit(*p) && port <= 65535)
-      port = port * 10 + (unsigned long)(*p++ - '0');
-    if (p == d || port < 1 || port > 65535 || g_ascii_isdigit(*p)) {
-      *rc = fail(why, n, "bad port (1-65535)");
-      return p;
-    }
-  }
-  return p;
-}
-
-static int check_url(const char *v, const char *const schemes[], bool transport_param, char *why, size_t n) {
-  const char *p = NULL;
-  for (size_t i = 0; schemes[i] && !p; i++) {
-    size_t l = strlen(schemes[i]);
-    if (strncmp(v, schemes[i], l) == 0) p = v + l;
-  }
-  if (!p)
-    return transport_param ? fail(why, n, "must start with turn: or turns:")
-                           : fail(why, n, "must start with stun: or stuns:");
-  int rc;
-  p = parse_hostport(p, why, n, &rc);
-  if (rc) return rc;
-  if (*p == '\0') return 0;
-  if (transport_param && (strcmp(p, "?transport=udp") == 0 || strcmp(p, "?transport=tcp") == 0)) return 0;
-  return fail(why, n,
-              transport_param ? "unexpected text after host[:port] (only ?transport=udp|tcp)"
-                              : "unexpected text after host[:port]");
-}
-
-static int check_stun(const char *v, char *why, size_t n) {
-  static const char *const s[] = {"stun:", "stuns:", NULL};
-  return check_url(v, s, false, why, n);
-}
-
-static int check_turn(const char *v, char *why, size_t n) {
-  static const char *const s[] = {"turn:", "turns:", NULL};
-  return check_url(v, s, true, why, n);
-}
-
-static int check_origin(const char *v, char *why, size_t n) {
-  const char *p;
-  if (g_str_has_prefix(v, "https://"))
-    p = v + 8;
-  else if (g_str_has_prefix(v, "http://"))
-    p = v + 7;
-  else
-    return fail(why, n, "must start with http:// or https://");
-  int rc;
-  p = parse_hostport(p, why, n, &rc);
-  if (rc) return rc;
-  if (*p) return fail(why, n, "must be scheme://host[:port] with no path or trailing slash");
-  return 0;
-}
-
-static int check_min_len(const char *v, size_t min, char *why, size_t n) {
-  if (strlen(v) < min) return fail(why, n, "too short (at least %zu characters)", min);
-  for (const char *p = v; *p; p++)
-    if (g_ascii_iscntrl(*p) || *p == ' ')
-      return fail(why, n, "must not contain spaces or control characters");
-  return 0;
-}
-
-static int check_token(const char *v, char *why, size_t n) {
-  return check_min_len(v, 16, why, n);
-}
-static int check_jwt_secret(const char *v, char *why, size_t n) {
-  return check_min_len(v, 32, why, n);
-}
-static int check_nonempty(const char *v, char *why, size_t n) {
-  (void)v, (void)why, (void)n;
-  return 0;
-}
-
 /* ---- the table of keys --------------------------------------------------- */
 
 typedef enum { K_UINT, K_BOOL, K_STR, K_STRV, K_LEVEL } key_kind;
@@ -244,27 +78,27 @@ typedef struct {
   const char *group, *key;
   key_kind kind;
   size_t off;
-  unsigned min, max; /* K_UINT */
-  check_fn check;    /* K_STR, and each item of K_STRV; NULL = any text */
-  bool secret;       /* never echo the value */
+  unsigned min, max;  /* K_UINT */
+  cfg_check_fn check; /* K_STR, and each item of K_STRV; NULL = any text */
+  bool secret;        /* never echo the value */
 } key_spec;
 
 #define F(f) offsetof(cfg_config, f)
 static const key_spec keys[] = {
-    {"server", "listen_addr", K_STR, F(listen_addr), 0, 0, check_ip, false},
+    {"server", "listen_addr", K_STR, F(listen_addr), 0, 0, cfg_check_ip, false},
     {"server", "port", K_UINT, F(port), 1, 65535, NULL, false},
-    {"server", "web_root", K_STR, F(web_root), 0, 0, check_dir, false},
-    {"server", "tls_cert", K_STR, F(tls_cert), 0, 0, check_readable_file, false},
-    {"server", "tls_key", K_STR, F(tls_key), 0, 0, check_readable_file, false},
-    {"server", "allowed_origins", K_STRV, F(allowed_origins), 0, 0, check_origin, false},
-    {"ice", "addrs", K_STRV, F(ice_addrs), 0, 0, check_ip, false},
-    {"ice", "nat_public_ip", K_STR, F(nat_public_ip), 0, 0, check_ip, false},
+    {"server", "web_root", K_STR, F(web_root), 0, 0, cfg_check_web_root, false},
+    {"server", "tls_cert", K_STR, F(tls_cert), 0, 0, cfg_check_file, false},
+    {"server", "tls_key", K_STR, F(tls_key), 0, 0, cfg_check_file, false},
+    {"server", "allowed_origins", K_STRV, F(allowed_origins), 0, 0, cfg_check_origin, false},
+    {"ice", "addrs", K_STRV, F(ice_addrs), 0, 0, cfg_check_ip, false},
+    {"ice", "nat_public_ip", K_STR, F(nat_public_ip), 0, 0, cfg_check_ip, false},
     {"ice", "port_min", K_UINT, F(port_min), 1, 65535, NULL, false},
     {"ice", "port_max", K_UINT, F(port_max), 1, 65535, NULL, false},
-    {"ice", "stun_urls", K_STRV, F(stun_urls), 0, 0, check_stun, false},
-    {"ice", "turn_urls", K_STRV, F(turn_urls), 0, 0, check_turn, false},
-    {"ice", "turn_username", K_STR, F(turn_username), 0, 0, check_nonempty, false},
-    {"ice", "turn_password", K_STR, F(turn_password), 0, 0, check_nonempty, true},
+    {"ice", "stun_urls", K_STRV, F(stun_urls), 0, 0, cfg_check_stun, false},
+    {"ice", "turn_urls", K_STRV, F(turn_urls), 0, 0, cfg_check_turn, false},
+    {"ice", "turn_username", K_STR, F(turn_username), 0, 0, cfg_check_any, false},
+    {"ice", "turn_password", K_STR, F(turn_password), 0, 0, cfg_check_any, true},
     {"ice", "consent_timeout_s", K_UINT, F(consent_timeout_s), 5, 3600, NULL, false},
     {"limits", "max_rooms", K_UINT, F(max_rooms), 1, 1000000, NULL, false},
     {"limits", "max_participants_per_room", K_UINT, F(max_participants_per_room), 1, 10000, NULL, false},
@@ -276,8 +110,8 @@ static const key_spec keys[] = {
     {"log", "level", K_LEVEL, F(log_level), 0, 0, NULL, false},
     {"log", "json", K_BOOL, F(log_json), 0, 0, NULL, false},
     {"metrics", "enabled", K_BOOL, F(metrics), 0, 0, NULL, false},
-    {"metrics", "admin_token", K_STR, F(admin_token), 0, 0, check_token, true},
-    {"auth", "jwt_secret", K_STR, F(jwt_secret), 0, 0, check_jwt_secret, true},
+    {"metrics", "admin_token", K_STR, F(admin_token), 0, 0, cfg_check_token, true},
+    {"auth", "jwt_secret", K_STR, F(jwt_secret), 0, 0, cfg_check_jwt_secret, true},
 };
 #undef F
 
@@ -293,195 +127,6 @@ static bool known_group(const char *g) {
   for (size_t i = 0; i < G_N_ELEMENTS(groups); i++)
     if (strcmp(groups[i], g) == 0) return true;
   return false;
-}
-
-/* ---- locating lines: the text split the way GKeyFile splits it --------- */
-
-typedef struct {
-  const char *text;
-  size_t len;
-  const char *name;
-  char *err;
-  size_t errlen;
-} src;
-
-typedef enum { L_SKIP, L_GROUP, L_KEY, L_BAD } line_kind;
-
-typedef struct {
-  line_kind kind;
-  const char *name; /* group name or key name (not NUL-terminated) */
-  size_t name_len;
-  const char *why; /* L_BAD: what is wrong */
-} line_info;
-
-static line_info bad_line(const char *why) {
-  line_info li = {L_BAD, NULL, 0, why};
-  return li;
-}
-
-/* Classifies [p, end) (one line without its '\n') as GKeyFile would. */
-static line_info classify(const char *p, const char *end) {
-  line_info li = {L_SKIP, NULL, 0, NULL};
-  if (end > p && end[-1] == '\r') end--;
-  while (p < end && g_ascii_isspace(*p))
-    p++;
-  if (p == end || *p == '#') return li;
-  if (*p == '[') {
-    const char *q = memchr(p, ']', (size_t)(end - p));
-    if (!q) return bad_line("group header without a closing ']'");
-    for (const char *t = q + 1; t < end; t++)
-      if (*t != ' ' && *t != '\t') return bad_line("text after the group header's ']'");
-    li.name = p + 1;
-    li.name_len = (size_t)(q - li.name);
-    if (li.name_len == 0) return bad_line("empty group name");
-    for (const char *t = li.name; t < q; t++)
-      if (g_ascii_iscntrl(*t) || *t == '[') return bad_line("invalid character in group name");
-    li.kind = L_GROUP;
-    return li;
-  }
-  const char *eq = memchr(p, '=', (size_t)(end - p));
-  if (!eq) return bad_line("not a 'key = value' line, a [group] header or a # comment");
-  const char *k = eq;
-  while (k > p && g_ascii_isspace(k[-1]))
-    k--;
-  if (k == p) return bad_line("missing key name before '='");
-  const char *br = memchr(p, '[', (size_t)(k - p));
-  if (br && (br == p || k[-1] != ']' || memchr(br + 1, '[', (size_t)(k - br - 1))))
-    return bad_line("invalid key name");
-  li.kind = L_KEY;
-  li.name = p;
-  li.name_len = (size_t)(k - p);
-  return li;
-}
-
-static bool name_is(const line_info *li, const char *s) {
-  return s && li->name_len == strlen(s) && memcmp(li->name, s, li->name_len) == 0;
-}
-
-typedef bool (*line_visit)(unsigned lineno, const line_info *li, const char *cur_group, size_t cur_len,
-                           void *ctx);
-
-/* Calls visit for every line until it returns true; returns that line or 0. */
-static unsigned scan_lines(const src *s, line_visit visit, void *ctx) {
-  const char *p = s->text, *end = s->text + s->len;
-  const char *g = NULL;
-  size_t glen = 0;
-  for (unsigned lineno = 1; p < end; lineno++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *le = nl ? nl : end;
-    line_info li = classify(p, le);
-    if (visit(lineno, &li, g, glen, ctx)) return lineno;
-    if (li.kind == L_GROUP) g = li.name, glen = li.name_len;
-    p = nl ? nl + 1 : end;
-  }
-  return 0;
-}
-
-typedef struct {
-  const char *group, *key;
-} where;
-
-static bool visit_find(unsigned lineno, const line_info *li, const char *g, size_t glen, void *ctx) {
-  (void)lineno;
-  const where *w = ctx;
-  if (!w->key) return li->kind == L_GROUP && name_is(li, w->group);
-  line_info gi = {L_GROUP, g, glen, NULL};
-  return li->kind == L_KEY && g && name_is(&gi, w->group) && name_is(li, w->key);
-}
-
-static unsigned find_line(const src *s, const char *group, const char *key) {
-  where w = {group, key};
-  return scan_lines(s, visit_find, &w);
-}
-
-static bool visit_bad(unsigned lineno, const line_info *li, const char *g, size_t glen, void *ctx) {
-  (void)lineno, (void)glen;
-  const char **why = ctx;
-  if (li->kind == L_BAD)
-    *why = li->why;
-  else if (li->kind == L_KEY && !g)
-    *why = "key before the first [group] header";
-  return *why != NULL;
-}
-
-/* Printable ASCII copy of untrusted text for messages, at most max chars. */
-static void sanitize(char *out, size_t outlen, const char *in, size_t inlen, size_t max) {
-  size_t o = 0;
-  for (size_t i = 0; i < inlen && o + 4 < outlen; i++) {
-    if (o >= max) {
-      memcpy(out + o, "...", 3);
-      o += 3;
-      break;
-    }
-    unsigned char ch = (unsigned char)in[i];
-    out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-  }
-  if (outlen) out[o < outlen ? o : outlen - 1] = '\0';
-}
-
-/* Error at (group, key): "NAME:LINE: [group] key: reason". */
-static int report(const src *s, const char *group, const char *key, const char *fmt, ...) G_GNUC_PRINTF(4, 5);
-static int report(const src *s, const char *group, const char *key, const char *fmt, ...) {
-  if (!s->err || !s->errlen) return -EINVAL;
-  char reason[256], g[64], k[64];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(reason, sizeof reason, fmt, ap);
-  va_end(ap);
-  sanitize(g, sizeof g, group, strlen(group), 48);
-  unsigned line = find_line(s, group, key);
-  char loc[32] = "";
-  if (line) snprintf(loc, sizeof loc, ":%u", line);
-  if (key) {
-    sanitize(k, sizeof k, key, strlen(key), 48);
-    snprintf(s->err, s->errlen, "%s%s: [%s] %s: %s", s->name, loc, g, k, reason);
-  } else {
-    snprintf(s->err, s->errlen, "%s%s: [%s]: %s", s->name, loc, g, reason);
-  }
-  return -EINVAL;
-}
-
-/* ---- duplicate groups and keys (GKeyFile silently merges them) ---------- */
-
-typedef struct {
-  const src *s;
-  GHashTable *seen; /* "group" or "group\nkey" -> first line */
-  int rc;
-} dup_ctx;
-
-static bool visit_dup(unsigned lineno, const line_info *li, const char *g, size_t glen, void *ctx) {
-  dup_ctx *d = ctx;
-  if (li->kind != L_GROUP && li->kind != L_KEY) return false;
-  char *id = li->kind == L_GROUP
-                 ? g_strndup(li->name, li->name_len)
-                 : g_strdup_printf("%.*s\n%.*s", (int)glen, g ? g : "", (int)li->name_len, li->name);
-  gpointer first = g_hash_table_lookup(d->seen, id);
-  if (!first) {
-    g_hash_table_insert(d->seen, id, GUINT_TO_POINTER(lineno));
-    return false;
-  }
-  g_free(id);
-  char gs[64], ks[64];
-  sanitize(gs, sizeof gs, li->kind == L_GROUP ? li->name : g, li->kind == L_GROUP ? li->name_len : glen, 48);
-  if (d->s->err && d->s->errlen) {
-    if (li->kind == L_GROUP) {
-      snprintf(d->s->err, d->s->errlen, "%s:%u: [%s]: group appears twice (first on line %u)", d->s->name,
-               lineno, gs, GPOINTER_TO_UINT(first));
-    } else {
-      sanitize(ks, sizeof ks, li->name, li->name_len, 48);
-      snprintf(d->s->err, d->s->errlen, "%s:%u: [%s] %s: key set twice (first on line %u)", d->s->name,
-               lineno, gs, ks, GPOINTER_TO_UINT(first));
-    }
-  }
-  d->rc = -EINVAL;
-  return true;
-}
-
-static int check_duplicates(const src *s) {
-  dup_ctx d = {s, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), 0};
-  scan_lines(s, visit_dup, &d);
-  g_hash_table_destroy(d.seen);
-  return d.rc;
 }
 
 /* ---- reading one key ------------------------------------------------------ */
@@ -511,21 +156,21 @@ static void shown(char *out, size_t n, const key_spec *k, const char *v) {
     snprintf(out, n, "value");
   else {
     char t[64];
-    sanitize(t, sizeof t, v, strlen(v), 48);
+    cfg_sanitize(t, sizeof t, v, strlen(v), 48);
     snprintf(out, n, "'%s'", t);
   }
 }
 
 /* GKeyFile refused the value; its message would echo it (secrets too). */
-static int value_error(GKeyFile *kf, const src *s, const key_spec *k) {
+static int value_error(GKeyFile *kf, const cfg_src *s, const key_spec *k) {
   char *raw = g_key_file_get_value(kf, k->group, k->key, NULL);
   bool utf8 = raw && g_utf8_validate(raw, -1, NULL);
   g_free(raw);
-  return report(s, k->group, k->key,
-                utf8 ? "bad escape sequence (write a backslash as \\\\)" : "not valid UTF-8");
+  return cfg_report(s, k->group, k->key,
+                    utf8 ? "bad escape sequence (write a backslash as \\\\)" : "not valid UTF-8");
 }
 
-static int read_list(GKeyFile *kf, const src *s, const key_spec *k, cfg_config *c) {
+static int read_list(GKeyFile *kf, const cfg_src *s, const key_spec *k, cfg_config *c) {
   GError *ge = NULL;
   gsize n = 0;
   char **items = g_key_file_get_string_list(kf, k->group, k->key, &n, &ge);
@@ -542,7 +187,7 @@ static int read_list(GKeyFile *kf, const src *s, const key_spec *k, cfg_config *
     char why[160], val[80];
     if (k->check && k->check(item, why, sizeof why)) {
       shown(val, sizeof val, k, item);
-      rc = report(s, k->group, k->key, "%s: %s", val, why);
+      rc = cfg_report(s, k->group, k->key, "%s: %s", val, why);
     } else {
       g_ptr_array_add(out, g_strdup(item));
     }
@@ -559,7 +204,7 @@ static int read_list(GKeyFile *kf, const src *s, const key_spec *k, cfg_config *
   return rc;
 }
 
-static int read_key(GKeyFile *kf, const src *s, const key_spec *k, cfg_config *c) {
+static int read_key(GKeyFile *kf, const cfg_src *s, const key_spec *k, cfg_config *c) {
   if (k->kind == K_STRV) return read_list(kf, s, k, c);
   GError *ge = NULL;
   char *v = g_key_file_get_string(kf, k->group, k->key, &ge);
@@ -577,22 +222,22 @@ static int read_key(GKeyFile *kf, const src *s, const key_spec *k, cfg_config *c
   case K_UINT: {
     unsigned long x;
     if (!parse_uint(v, &x) || x < k->min || x > k->max)
-      rc = report(s, k->group, k->key, "%s is not a whole number from %u to %u", val, k->min, k->max);
+      rc = cfg_report(s, k->group, k->key, "%s is not a whole number from %u to %u", val, k->min, k->max);
     else
       *(unsigned *)slot = (unsigned)x;
     break;
   }
   case K_BOOL:
     if (!parse_bool(v, (bool *)slot))
-      rc = report(s, k->group, k->key, "%s is not a boolean (true/false, yes/no, on/off, 1/0)", val);
+      rc = cfg_report(s, k->group, k->key, "%s is not a boolean (true/false, yes/no, on/off, 1/0)", val);
     break;
   case K_LEVEL:
     if (cfg_log_level_parse(v, (cfg_log_level *)slot))
-      rc = report(s, k->group, k->key, "%s is not a log level (error, warning, info, debug)", val);
+      rc = cfg_report(s, k->group, k->key, "%s is not a log level (error, warning, info, debug)", val);
     break;
   case K_STR:
     if (*v && k->check && k->check(v, why, sizeof why)) {
-      rc = report(s, k->group, k->key, "%s: %s", val, why);
+      rc = cfg_report(s, k->group, k->key, "%s: %s", val, why);
     } else {
       g_free(*(char **)slot);
       *(char **)slot = *v ? g_steal_pointer(&v) : NULL;
@@ -629,7 +274,7 @@ static unsigned edit_distance(const char *a, const char *b) {
   return row[lb];
 }
 
-static int unknown_key(const src *s, const char *group, const char *key) {
+static int unknown_key(const cfg_src *s, const char *group, const char *key) {
   const char *best = NULL;
   unsigned bd = 3;
   for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -637,44 +282,44 @@ static int unknown_key(const src *s, const char *group, const char *key) {
     unsigned d = edit_distance(key, keys[i].key);
     if (d < bd) bd = d, best = keys[i].key;
   }
-  if (best) return report(s, group, key, "unknown key (did you mean '%s'?)", best);
-  return report(s, group, key, "unknown key");
+  if (best) return cfg_report(s, group, key, "unknown key (did you mean '%s'?)", best);
+  return cfg_report(s, group, key, "unknown key");
 }
 
 static bool was_set(GKeyFile *kf, const char *group, const char *key) {
   return g_key_file_has_key(kf, group, key, NULL);
 }
 
-static int cross_checks(GKeyFile *kf, const src *s, const cfg_config *c) {
+static int cross_checks(GKeyFile *kf, const cfg_src *s, const cfg_config *c) {
   if (c->port_min > c->port_max) {
     const char *at = was_set(kf, "ice", "port_max") ? "port_max" : "port_min";
-    return report(s, "ice", at, "port_min (%u) is greater than port_max (%u)", c->port_min, c->port_max);
+    return cfg_report(s, "ice", at, "port_min (%u) is greater than port_max (%u)", c->port_min, c->port_max);
   }
   if (!c->tls_cert != !c->tls_key) {
     const char *set = c->tls_cert ? "tls_cert" : "tls_key";
     const char *missing = c->tls_cert ? "tls_key" : "tls_cert";
-    return report(s, "server", set, "%s is set but %s is not; give both or neither", set, missing);
+    return cfg_report(s, "server", set, "%s is set but %s is not; give both or neither", set, missing);
   }
   if (c->turn_urls && (!c->turn_username || !c->turn_password))
-    return report(s, "ice", "turn_urls", "turn_urls needs turn_username and turn_password");
+    return cfg_report(s, "ice", "turn_urls", "turn_urls needs turn_username and turn_password");
   if (!c->turn_urls && (c->turn_username || c->turn_password)) {
     const char *at = c->turn_username ? "turn_username" : "turn_password";
-    return report(s, "ice", at, "set without turn_urls");
+    return cfg_report(s, "ice", at, "set without turn_urls");
   }
   return 0;
 }
 
-static int load_keyfile(GKeyFile *kf, const src *s) {
+static int load_keyfile(GKeyFile *kf, const cfg_src *s) {
   GError *ge = NULL;
   if (g_key_file_load_from_data(kf, s->text, s->len, G_KEY_FILE_KEEP_TRANSLATIONS, &ge)) return 0;
   if (s->err && s->errlen) {
     const char *why = NULL;
-    unsigned line = scan_lines(s, visit_bad, &why);
+    unsigned line = cfg_lines_first_bad(s, &why);
     if (line) {
       snprintf(s->err, s->errlen, "%s:%u: syntax error: %s", s->name, line, why);
     } else { /* GLib found something the scan does not know; its text, tamed */
       char m[200];
-      sanitize(m, sizeof m, ge->message, strlen(ge->message), 120);
+      cfg_sanitize(m, sizeof m, ge->message, strlen(ge->message), 120);
       snprintf(s->err, s->errlen, "%s: syntax error: %s", s->name, m);
     }
   }
@@ -682,7 +327,7 @@ static int load_keyfile(GKeyFile *kf, const src *s) {
   return -EINVAL;
 }
 
-static int load(GKeyFile *kf, const src *s, cfg_config *c) {
+static int load(GKeyFile *kf, const cfg_src *s, cfg_config *c) {
   g_key_file_set_list_separator(kf, ',');
   const char *nul = memchr(s->text, '\0', s->len);
   if (nul) {
@@ -695,12 +340,12 @@ static int load(GKeyFile *kf, const src *s, cfg_config *c) {
     return -EINVAL;
   }
   int rc = load_keyfile(kf, s);
-  if (!rc) rc = check_duplicates(s);
+  if (!rc) rc = cfg_lines_check_duplicates(s);
   if (rc) return rc;
   char **gs = g_key_file_get_groups(kf, NULL);
   for (size_t i = 0; gs[i] && !rc; i++) {
     if (!known_group(gs[i])) {
-      rc = report(s, gs[i], NULL, "unknown group (known: server, ice, limits, log, metrics, auth)");
+      rc = cfg_report(s, gs[i], NULL, "unknown group (known: server, ice, limits, log, metrics, auth)");
       break;
     }
     char **ks = g_key_file_get_keys(kf, gs[i], NULL, NULL);
@@ -717,7 +362,7 @@ static int load(GKeyFile *kf, const src *s, cfg_config *c) {
 int cfg_load_data(const char *text, size_t len, const char *name, cfg_config *c, char *err, size_t errlen) {
   cfg_defaults(c);
   if (err && errlen) err[0] = '\0';
-  src s = {text ? text : "", text ? len : 0, name ? name : "<config>", err, errlen};
+  cfg_src s = {text ? text : "", text ? len : 0, name ? name : "<config>", err, errlen};
   GKeyFile *kf = g_key_file_new();
   int rc = load(kf, &s, c);
   g_key_file_free(kf);

@@ -124,36 +124,23 @@ const uint8_t *sfu_rtp_ext_find(const uint8_t *buf, const sfu_rtp_hdr *h, uint8_
   return NULL;
 }
 
-/* Appends one one-byte element; false if it does not fit. */
-static bool put_elem(uint8_t *out, size_t cap, size_t *pos, uint8_t id, const uint8_t *val, size_t vlen) {
-  if (vlen < 1 || vlen > 16 || cap - *pos < 1 + vlen) return false;
-  out[*pos] = (uint8_t)((id << 4) | (vlen - 1));
-  memcpy(out + *pos + 1, val, vlen);
+/* Appends one one-byte element at out + *pos (out NULL: only counts). */
+static void put_elem(uint8_t *out, size_t *pos, uint8_t id, const uint8_t *val, size_t vlen) {
+  if (out) {
+    out[*pos] = (uint8_t)((id << 4) | (vlen - 1));
+    memcpy(out + *pos + 1, val, vlen);
+  }
   *pos += 1 + vlen;
-  return true;
 }
 
-size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out,
-                            size_t cap) {
-  if (!in || !h || !rw || !out) return 0;
-  uint8_t cc = h->csrc_count & 0x0F;
-  size_t pos = RTP_FIXED_LEN + 4u * cc;
-  if (cap < pos) return 0;
-
-  sfu_wr16(out + 2, rw->seq);
-  sfu_wr32(out + 4, rw->ts);
-  sfu_wr32(out + 8, rw->ssrc);
-  memcpy(out + RTP_FIXED_LEN, in + RTP_FIXED_LEN, 4u * cc);
-
-  /* Extension block: reserve its 4-byte header, then fill elements. */
-  bool want_mid = rw->mid_id >= 1 && rw->mid_id <= 14 && rw->mid && rw->mid_len >= 1 && rw->mid_len <= 16;
-  uint8_t drop_id = (rw->mid_id >= 1 && rw->mid_id <= 14) ? rw->mid_id : 0;
-  size_t ext_hdr = pos;
-  if (cap - pos < 4) return 0;
-  pos += 4;
-  size_t ext_start = pos;
-
-  if (want_mid && !put_elem(out, cap, &pos, rw->mid_id, (const uint8_t *)rw->mid, rw->mid_len)) return 0;
+/* The subscriber's extension elements (unpadded): its mid first, then the
+ * mapped publisher elements. Writes them at out (if not NULL); returns
+ * their length. The caller has checked that they fit. */
+static size_t build_ext(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out) {
+  size_t pos = 0;
+  uint8_t mid_id = (rw->mid_id >= 1 && rw->mid_id <= 14) ? rw->mid_id : 0;
+  if (mid_id && rw->mid && rw->mid_len >= 1 && rw->mid_len <= 16)
+    put_elem(out, &pos, mid_id, (const uint8_t *)rw->mid, rw->mid_len);
   if (h->ext_profile == EXT_ONE_BYTE && h->ext_len > 0) {
     ext_walk w = {in + h->ext_off, h->ext_len, 0};
     uint8_t id;
@@ -161,31 +148,39 @@ size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_r
     size_t vlen;
     while (ext_next(&w, false, &id, &val, &vlen) == 1) {
       uint8_t to = rw->ext_map[id & 0x0F];
-      if (to == 0 || to > 14 || to == drop_id) continue;
-      if (!put_elem(out, cap, &pos, to, val, vlen)) return 0;
+      if (to == 0 || to > 14 || to == mid_id) /* dropped, or replaced by our mid */
+        continue;
+      put_elem(out, &pos, to, val, vlen);
     }
   }
-
-  size_t ext_bytes = pos - ext_start;
-  bool has_ext = ext_bytes > 0;
-  if (has_ext) {
-    while (ext_bytes % 4) {
-      if (pos == cap) return 0;
-      out[pos++] = 0;
-      ext_bytes++;
-    }
-    if (ext_bytes / 4 > 0xFFFF) return 0;
-    sfu_wr16(out + ext_hdr, EXT_ONE_BYTE);
-    sfu_wr16(out + ext_hdr + 2, (uint16_t)(ext_bytes / 4));
-  } else {
-    pos = ext_hdr; /* no elements: no extension block at all */
-  }
-
-  if (cap - pos < h->payload_len) return 0;
-  memcpy(out + pos, in + h->payload_off, h->payload_len);
-  pos += h->payload_len;
-
-  out[0] = (uint8_t)(0x80 | (has_ext ? 0x10 : 0) | cc);
-  out[1] = (uint8_t)((h->marker ? 0x80 : 0) | (rw->pt & 0x7F));
   return pos;
+}
+
+size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out,
+                            size_t cap) {
+  if (!in || !h || !rw || !out) return 0;
+  uint8_t cc = h->csrc_count & 0x0F;
+  size_t hdr = RTP_FIXED_LEN + 4u * cc;
+  size_t elems = build_ext(in, h, rw, NULL);
+  size_t ext_words = (elems + 3) / 4;
+  if (ext_words > 0xFFFF) return 0;
+  size_t ext_total = elems ? 4 + 4 * ext_words : 0;
+  if (cap < hdr || cap - hdr < ext_total || cap - hdr - ext_total < h->payload_len) return 0;
+
+  out[0] = (uint8_t)(0x80 | (elems ? 0x10 : 0) | cc);
+  out[1] = (uint8_t)((h->marker ? 0x80 : 0) | (rw->pt & 0x7F));
+  sfu_wr16(out + 2, rw->seq);
+  sfu_wr32(out + 4, rw->ts);
+  sfu_wr32(out + 8, rw->ssrc);
+  memcpy(out + RTP_FIXED_LEN, in + RTP_FIXED_LEN, 4u * cc);
+  size_t pos = hdr;
+  if (elems) {
+    sfu_wr16(out + pos, EXT_ONE_BYTE);
+    sfu_wr16(out + pos + 2, (uint16_t)ext_words);
+    build_ext(in, h, rw, out + pos + 4);
+    memset(out + pos + 4 + elems, 0, 4 * ext_words - elems); /* pad to a word */
+    pos += ext_total;
+  }
+  memcpy(out + pos, in + h->payload_off, h->payload_len);
+  return pos + h->payload_len;
 }

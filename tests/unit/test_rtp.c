@@ -394,6 +394,18 @@ static void test_rewrite_no_ext(void **state) {
   rw.mid = NULL;
   rw.mid_len = 1;
   assert_int_equal(sfu_rtp_rewrite_into(vp8_pkt, &h, &rw, out, sizeof(out)), 12 + h.payload_len);
+  /* Found by fuzzing: with every element dropped and a payload shorter than
+   * an extension header, the exact capacity must still be enough. */
+  static const uint8_t tiny[] = {0x90, 0x3A, 0x66, 0x01, 0,    0x8B, 0,    0,    1,    1,    0,
+                                 0,    0xBE, 0xDE, 0x00, 0x01, 0x10, 0x84, 0x00, 0x00, 0xAB, 0xCD};
+  assert_int_equal(sfu_rtp_parse(tiny, sizeof(tiny), &h), 0);
+  rw = base_rw();
+  assert_int_equal(sfu_rtp_rewrite_into(tiny, &h, &rw, out, 14), 14);
+  assert_int_equal(out[0], 0x80);
+  assert_memory_equal(out + 12, "\xAB\xCD", 2);
+  assert_int_equal(sfu_rtp_rewrite_into(tiny, &h, &rw, out, 13), 0);
+  assert_int_equal(sfu_rtp_parse(vp8_pkt, sizeof(vp8_pkt), &h), 0);
+
   /* Subscriber ids above 14 cannot be written as one-byte elements. */
   rw = base_rw();
   rw.ext_map[2] = 15;

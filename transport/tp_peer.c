@@ -319,7 +319,10 @@ static void on_gathering_done(NiceAgent *agent, guint stream_id, gpointer data) 
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data) {
   tp_peer *p = data;
-  if (p->in_new || c->stream_id != p->stream_id || c->component_id != 1 || !p->cbs.on_candidate) return;
+  /* Local peer-reflexive candidates are learnt from checks: not signalled. */
+  if (p->in_new || c->stream_id != p->stream_id || c->component_id != 1 || !p->cbs.on_candidate ||
+      c->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE)
+    return;
   char *s = tp_ice_candidate_sdp(agent, c, p->nat_ip);
   if (!s) return;
   enter(p);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tp_peer.h"
@@ -377,6 +378,53 @@ static void test_consent_watchdog(void **state) {
   assert_int_equal(f->a.last, TP_STATE_CONNECTED);
 }
 
+/* Defaults: every non-loopback IPv4 address plus 127.0.0.1; port range;
+ * nat_public_ip rewrites non-loopback host candidates only. */
+static void test_local_candidates(void **state) {
+  fixture *f = *state;
+  tp_peer_config c = base_cfg(f, true);
+  c.addrs = NULL;
+  c.port_min = 41000;
+  c.port_max = 41100;
+  c.nat_public_ip = "203.0.113.7";
+  new_peer(f, &f->a, &c);
+  char **cands = tp_peer_local_candidates(f->a.p);
+  bool lo = false;
+  for (int i = 0; cands[i]; i++) {
+    gchar **t = g_strsplit(cands[i], " ", 0);
+    assert_true(g_strv_length(t) >= 8);
+    int port = atoi(t[5]);
+    assert_true(port >= 41000 && port <= 41100);
+    if (strcmp(t[4], "127.0.0.1") == 0)
+      lo = true;
+    else
+      assert_string_equal(t[4], "203.0.113.7");
+    g_strfreev(t);
+  }
+  g_strfreev(cands);
+  assert_true(lo);
+  WAIT_FOR(f->ctx, f->a.cand_done, WAIT_MS);
+}
+
+/* Nobody answers: ICE fails once the remote said end-of-candidates. */
+static void test_ice_failure(void **state) {
+  fixture *f = *state;
+  tp_peer_config c = base_cfg(f, true);
+  new_peer(f, &f->a, &c);
+  char err[128];
+  assert_int_equal(tp_peer_set_remote(f->a.p, "abcd", "abcdefghijklmnopqrstuv", tp_cert_fingerprint(f->cert),
+                                      err, sizeof err),
+                   0);
+  assert_int_equal(tp_peer_add_remote_candidate(f->a.p, "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host",
+                                                err, sizeof err),
+                   0);
+  tp_peer_remote_candidates_done(f->a.p);
+  gint64 t0 = g_get_monotonic_time();
+  WAIT_FOR(f->ctx, f->a.last == TP_STATE_FAILED, 15000);
+  assert_string_equal(f->a.why, "ICE failed");
+  print_message("ICE failure took %d ms\n", (int)((g_get_monotonic_time() - t0) / 1000));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_cert_fingerprint, setup, teardown),
@@ -386,6 +434,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_candidate_parsing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_aes_cm_fallback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_consent_watchdog, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_local_candidates, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ice_failure, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

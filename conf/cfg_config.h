@@ -63,7 +63,7 @@ void cfg_defaults(cfg_config *c);
  * overwritten, not freed (for a SIGHUP reload, load into a fresh struct, and
  * on success cfg_clear the old one and assign). On return, success or not,
  * c is fully initialised and must be released with cfg_clear; on failure it
- * holds the defaults. Returns 0, -ENOENT / -EACCES / -EIO / -EFBIG if the file
+ * holds the defaults. Returns 0, -ENOENT / -EACCES / -EISDIR / -EIO / -EFBIG if the file
  * cannot be read, -EINVAL if its content is bad. err (may be NULL) gets
  * "FILE:LINE: [group] key: reason" (or "FILE: reason" when no line applies).
  * Secret values (passwords, tokens) are never echoed in err. */

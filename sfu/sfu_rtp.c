@@ -75,7 +75,9 @@ typedef struct {
 static int ext_next(ext_walk *w, bool two_byte, uint8_t *id, const uint8_t **val, size_t *vlen) {
   while (w->pos < w->len) {
     uint8_t b = w->data[w->pos];
-    if (b == 0) { /* padding between elements */
+    /* Padding between elements. A one-byte header with id 0 and a nonzero
+     * length is also skipped as a single byte, as browsers do. */
+    if (b == 0 || (!two_byte && (b >> 4) == 0)) {
       w->pos++;
       continue;
     }

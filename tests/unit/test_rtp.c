@@ -451,7 +451,7 @@ static void test_rewrite_source_quirks(void **state) {
   (void)state;
   static const uint8_t p[] = {
       0x80 | 0x10, 0x60, 0,    1,    0,    0,    0,    1,    0,    0,
-      0,           1,    0xBE, 0xDE, 0x00, 0x02, 0x00, 0x10, 0xAA, /* padding, id 1 len 1 */
+      0,           1,    0xBE, 0xDE, 0x00, 0x02, 0x03, 0x10, 0xAA, /* id 0: one padding byte; id 1 len 1 */
       0xF0,                                                        /* id 15: stop */
       0x20,        0xBB, 0x00, 0x00, 0x77,
   };

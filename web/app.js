@@ -61,35 +61,46 @@ function logMsg(dir, msg) {
   if (sfu.log.length > 300) sfu.log.splice(0, sfu.log.length - 300);
 }
 
-// ---- banner and notice ------------------------------------------------------------------------
-function showError(text) {
-  sfu.errors.push(text);
-  console.error('[sfu]', text);
+// ---- banner (errors) and notices (information) ------------------------------------------------
+// Both are lists of dismissable rows; a notice row has a key so that it can be replaced or removed.
+function addRow(box, text, key) {
   const row = document.createElement('div');
-  row.className = 'banner-row';
+  row.className = 'row';
+  if (key) row.dataset.key = key;
   const span = document.createElement('span');
   span.textContent = text;
   const close = document.createElement('button');
   close.type = 'button';
-  close.className = 'banner-close';
+  close.className = 'row-close';
   close.setAttribute('aria-label', 'Dismiss');
   close.textContent = '\u00d7';
-  close.onclick = () => { row.remove(); ui.banner.hidden = !ui.banner.childElementCount; };
+  close.onclick = () => { row.remove(); box.hidden = !box.childElementCount; };
   row.append(span, close);
-  ui.banner.append(row);
-  while (ui.banner.childElementCount > 4) ui.banner.firstElementChild.remove();
-  ui.banner.hidden = false;
+  box.append(row);
+  while (box.childElementCount > 4) box.firstElementChild.remove();
+  box.hidden = false;
+}
+
+function showError(text) {
+  sfu.errors.push(text);
+  console.error('[sfu]', text);
+  addRow(ui.banner, text);
 }
 
 function clearErrors() { ui.banner.replaceChildren(); ui.banner.hidden = true; }
 
-let noticeTimer = 0;
-function showNotice(text, ms = 8000) {
-  ui.notice.textContent = text;
-  ui.notice.hidden = false;
-  clearTimeout(noticeTimer);
-  if (ms) noticeTimer = setTimeout(() => { ui.notice.hidden = true; }, ms);
+function showNotice(key, text) {
+  hideNotice(key);
+  console.info('[sfu] notice:', text);
+  addRow(ui.notice, text, key);
 }
+
+function hideNotice(key) {
+  for (const row of ui.notice.querySelectorAll('.row')) if (row.dataset.key === key) row.remove();
+  ui.notice.hidden = !ui.notice.childElementCount;
+}
+
+function clearNotices() { ui.notice.replaceChildren(); ui.notice.hidden = true; }
 
 // ---- helpers ----------------------------------------------------------------------------------
 function defaultName() { return `guest-${1000 + Math.floor(Math.random() * 9000)}`; }
@@ -150,10 +161,10 @@ function playMedia(el) {
   p.catch((e) => {
     if (e.name !== 'NotAllowedError' || !el.srcObject || soundBlocked) return;
     soundBlocked = true;
-    showNotice('The browser blocked sound: click anywhere on the page to enable it', 0);
+    showNotice('sound', 'The browser blocked sound: click anywhere on the page to enable it');
     document.addEventListener('click', () => {
       soundBlocked = false;
-      ui.notice.hidden = true;
+      hideNotice('sound');
       for (const m of ui.grid.querySelectorAll('audio, video')) if (m.srcObject) m.play().catch(() => {});
     }, { once: true });
   });
@@ -395,7 +406,7 @@ class Session {
     for (const el of ui.grid.querySelectorAll('audio, video')) el.srcObject = null;
     ui.grid.replaceChildren();
     ui.controls.hidden = true;
-    ui.notice.hidden = true;
+    clearNotices();
   }
 
   // Operations on one pc run one after another (an offer, then the candidates that follow it...).
@@ -655,11 +666,11 @@ class Session {
     if (!stream) {
       const why = error ? ` (${error.name || 'Error'}: ${error.message})` : '';
       console.warn('[sfu] no local media' + why);
-      showNotice('No camera/microphone: joined as a viewer');
+      showNotice('media', 'No camera/microphone: joined as a viewer');
     } else if (!hasV) {
-      showNotice('No camera: joined with microphone only');
+      showNotice('media', 'No camera: joined with microphone only');
     } else if (!hasA) {
-      showNotice('No microphone: joined with camera only');
+      showNotice('media', 'No microphone: joined with camera only');
     }
     this.local = stream;
     this.localTile = makeTile('local', this.name, false);
@@ -741,7 +752,7 @@ function showEnded(title, detail) {
 function join(room, name, token = new URLSearchParams(location.search).get('token')) {
   ui.form.hidden = true;
   ui.ended.hidden = true;
-  ui.notice.hidden = true;
+  clearNotices();
   clearErrors();
   if (session) session.end();
   session = new Session(room, name, token);

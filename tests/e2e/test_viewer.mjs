@@ -33,7 +33,7 @@ async function joined(p) {
 
 const bannerText = (p) => p.page.evaluate(() => {
   const b = document.getElementById('banner');
-  return b.hidden ? '' : [...b.querySelectorAll('.banner-row span')].map((x) => x.textContent).join(' | ');
+  return b.hidden ? '' : [...b.querySelectorAll('.row span')].map((x) => x.textContent).join(' | ');
 });
 
 await run.main(async () => {
@@ -49,7 +49,7 @@ await run.main(async () => {
   await poll('vic to show the viewer notice', async () => {
     const n = await vic.page.evaluate(() => {
       const el = document.getElementById('notice');
-      return el.hidden ? '' : el.innerText;
+      return el.hidden ? '' : [...el.querySelectorAll('.row span')].map((x) => x.textContent).join(' | ');
     });
     return /joined as a viewer/i.test(n) ? n : { ok: false, detail: n };
   }, { timeout: 5000 });

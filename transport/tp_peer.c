@@ -162,7 +162,10 @@ static gboolean consent_tick(gpointer data) {
 static int dtls_send(void *ud, const uint8_t *buf, size_t len) {
   tp_peer *p = ud;
   gint n = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)buf);
-  return n == (gint)len ? 0 : -EAGAIN; /* before ICE selects a pair: DTLS retransmits */
+  if (n == (gint)len) return 0;
+  /* Handshake-only path. Before ICE selects a pair: DTLS retransmits. */
+  g_debug("%s: DTLS datagram of %zu bytes not sent", p->name, len);
+  return -EAGAIN;
 }
 
 static gboolean dtls_timer_cb(gpointer data);
@@ -233,6 +236,7 @@ static gboolean dtls_timer_cb(gpointer data) {
   enter(p);
   g_source_unref(p->dtls_timer); /* GLib keeps it alive until dispatch returns */
   p->dtls_timer = NULL;
+  g_debug("%s: DTLS retransmission timer", p->name);
   on_dtls_result(p, tp_dtls_on_timeout(p->dtls));
   leave(p);
   return G_SOURCE_REMOVE;

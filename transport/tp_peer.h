@@ -54,8 +54,12 @@ typedef struct {
    * on; NULL = every non-loopback interface address plus 127.0.0.1. */
   const char *const *addrs;
   uint16_t port_min, port_max; /* UDP port range; 0,0 = any */
-  unsigned consent_timeout_s;  /* 0 = libnice default (about 10 s) */
-  const char *nat_public_ip;   /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
+  /* 0 = libnice's RFC 7675 consent only (lost after about 10 s; libnice
+   * 0.1.21 cannot change it). N > 0 adds our own watchdog: CONNECTED and no
+   * DTLS/SRTP/SRTCP datagram for N s -> FAILED "consent expired". Choose N
+   * above the remote's RTCP interval. */
+  unsigned consent_timeout_s;
+  const char *nat_public_ip; /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
   /* Added fields (zero/NULL keeps the default behaviour): */
   /* OpenSSL use_srtp list, NULL = "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"
    * (GCM first; the DTLS server's order decides). Copied. */

@@ -229,11 +229,18 @@ export class Run {
       proc.kill('SIGKILL');
       await Promise.race([exit, sleep(2000)]);
     }
+    this.summary.serverExit = proc.signalCode ? `signal ${proc.signalCode}` : `code ${proc.exitCode}`;
   }
 
   // ---- browser ----
   async launchBrowser(extraArgs = []) {
-    const { chromium } = require('playwright-core');
+    let chromium;
+    try {
+      ({ chromium } = require('playwright-core'));
+    } catch (e) {
+      throw new Error(`playwright-core is not installed (run "npm ci" in tests/e2e): ${e.message}`);
+    }
+    if (!fs.existsSync('/usr/bin/chromium')) throw new Error('/usr/bin/chromium not found (apt-get install chromium)');
     this.browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 30000 });
     this.log(`browser ${this.browser.version()}`);
     return this.browser;

@@ -71,6 +71,26 @@ await run.main(async () => {
       + `${times[n].firstRemoteFrameMs} ms (per publisher: ${JSON.stringify(times[n].perPublisherMs)})`);
   }
 
+  // cid mutes microphone and camera: ann and bob show it, then unmutes.
+  const badgesOf = (p, who) => p.page.locator(`.tile.remote[data-id="${who.id}"] .badge`).allInnerTexts();
+  await P.cid.page.click('#mic');
+  await P.cid.page.click('#cam');
+  for (const p of [P.ann, P.bob]) {
+    await poll(`${p.name} to show cid muted with camera off`, async () => {
+      const b = await badgesOf(p, P.cid);
+      return b.includes('muted') && b.includes('camera off') ? b : { ok: false, detail: b };
+    }, { timeout: 5000 });
+  }
+  await P.cid.page.click('#mic');
+  await P.cid.page.click('#cam');
+  for (const p of [P.ann, P.bob]) {
+    await poll(`${p.name} to show cid unmuted`, async () => {
+      const b = await badgesOf(p, P.cid);
+      return b.length === 0 ? true : { ok: false, detail: b };
+    }, { timeout: 5000 });
+  }
+  run.log('mute/unmute of cid seen by ann and bob');
+
   // ann leaves with the button.
   await P.ann.page.click('#leave');
   const annView = await poll('ann to show "You left"', async () => {

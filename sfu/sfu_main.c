@@ -69,10 +69,70 @@ static gboolean snapshot(gpointer ud) {
   return G_SOURCE_CONTINUE;
 }
 
-static char *on_http(void *ud, const char *path, const char *auth, int *status, const char **ctype) {
+static void on_media(server *sv, void (*fn)(server *, void *), void *arg);
+
+/* One admin request, answered on the media thread. */
+typedef struct {
+  const char *path;
+  bool post;
+  int status;
+  char *body;
+} admin_req;
+
+static void admin_run(server *sv, void *arg) {
+  admin_req *a = arg;
+  const char *p = a->path + strlen("/admin/");
+  char name[128];
+  a->status = 200;
+  if (!a->post && !strcmp(p, "rooms")) {
+    a->body = sig_app_admin_rooms(sv->app);
+    return;
+  }
+  if (a->post && sscanf(p, "rooms/%127[^/]/close", name) == 1) {
+    a->status = sig_app_admin_close_room(sv->app, name) == 0 ? 200 : 404;
+  } else if (a->post && sscanf(p, "participants/%127[^/]/remove", name) == 1) {
+    a->status = sig_app_admin_remove(sv->app, name) == 0 ? 200 : 404;
+  } else {
+    a->status = a->post ? 404 : 405;
+    a->body = strdup("{\"error\":\"unknown admin request\"}\n");
+    return;
+  }
+  a->body = strdup(a->status == 200 ? "{\"ok\":true}\n" : "{\"error\":\"not found\"}\n");
+}
+
+/* Constant-time comparison: the token is a secret. */
+static bool token_ok(const char *want, const char *auth) {
+  if (!want || !g_str_has_prefix(auth, "Bearer ")) return false;
+  const char *got = auth + 7;
+  size_t n = strlen(want), m = strlen(got);
+  unsigned char d = n != m;
+  for (size_t i = 0; i < n; i++) d |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+  return d == 0;
+}
+
+static char *on_http(void *ud, const char *method, const char *path, const char *auth, int *status,
+                     const char **ctype) {
   server *sv = ud;
-  (void)auth;
   *ctype = "text/plain; charset=utf-8";
+  if (g_str_has_prefix(path, "/admin/")) {
+    *ctype = "application/json";
+    if (!sv->cfg->admin_token) {
+      *status = 404;
+      return strdup("{\"error\":\"the admin API is off (no admin_token in the config)\"}\n");
+    }
+    if (!token_ok(sv->cfg->admin_token, auth)) {
+      *status = 401;
+      return strdup("{\"error\":\"missing or wrong bearer token\"}\n");
+    }
+    if (g_atomic_int_get(&sv->draining)) {
+      *status = 503;
+      return strdup("{\"error\":\"draining\"}\n");
+    }
+    admin_req a = {.path = path, .post = !strcmp(method, "POST")};
+    on_media(sv, admin_run, &a);
+    *status = a.status;
+    return a.body;
+  }
   if (!strcmp(path, "/healthz")) {
     bool ok = !g_atomic_int_get(&sv->draining);
     *status = ok ? 200 : 503;
@@ -101,8 +161,9 @@ static gpointer media_main(gpointer ud) {
 
 /* Runs fn on the media thread and waits for it. */
 typedef struct {
-  void (*fn)(server *);
+  void (*fn)(server *, void *);
   server *sv;
+  void *arg;
   GMutex mu;
   GCond cond;
   bool done;
@@ -110,7 +171,7 @@ typedef struct {
 
 static gboolean call_cb(gpointer p) {
   call *c = p;
-  c->fn(c->sv);
+  c->fn(c->sv, c->arg);
   g_mutex_lock(&c->mu);
   c->done = true;
   g_cond_signal(&c->cond);
@@ -118,8 +179,8 @@ static gboolean call_cb(gpointer p) {
   return G_SOURCE_REMOVE;
 }
 
-static void on_media(server *sv, void (*fn)(server *)) {
-  call c = {.fn = fn, .sv = sv};
+static void on_media(server *sv, void (*fn)(server *, void *), void *arg) {
+  call c = {.fn = fn, .sv = sv, .arg = arg};
   g_mutex_init(&c.mu);
   g_cond_init(&c.cond);
   g_main_context_invoke(sv->ctx, call_cb, &c);
@@ -130,14 +191,26 @@ static void on_media(server *sv, void (*fn)(server *)) {
   g_cond_clear(&c.cond);
 }
 
-static void drain_app(server *sv) { sig_app_drain(sv->app); }
-static void stop_app(server *sv) {
+static void drain_app(server *sv, void *arg) {
+  (void)arg;
+  sig_app_drain(sv->app);
+}
+static void stop_app(server *sv, void *arg) {
+  (void)arg;
   sig_app_free(sv->app);
   sv->app = NULL;
   g_main_loop_quit(sv->loop);
 }
 
-static void reload(const cfg_cli *cli) {
+static void set_limits(server *sv, void *arg) {
+  const cfg_config *c = arg;
+  sig_app_set_limits(sv->app, c->max_rooms, c->max_participants_per_room, c->max_publishers_per_room);
+}
+
+/* What can change live: log level and format, limits, metrics, the admin
+ * token. Listening addresses, TLS files and ICE settings need a restart
+ * (the WebSocket server borrows those strings from the running config). */
+static void reload(server *sv, const cfg_cli *cli, cfg_config *cfg) {
   cfg_config fresh;
   char err[512];
   sd_notify(0, "RELOADING=1");
@@ -149,6 +222,16 @@ static void reload(const cfg_cli *cli) {
     cfg_clear(&fresh);
   } else {
     cfg_log_set(fresh.log_level, fresh.log_json);
+    on_media(sv, set_limits, &fresh);
+    cfg->log_level = fresh.log_level;
+    cfg->log_json = fresh.log_json;
+    cfg->metrics = fresh.metrics;
+    cfg->max_rooms = fresh.max_rooms;
+    cfg->max_participants_per_room = fresh.max_participants_per_room;
+    cfg->max_publishers_per_room = fresh.max_publishers_per_room;
+    char *old = cfg->admin_token;
+    cfg->admin_token = fresh.admin_token;
+    fresh.admin_token = old;
     g_message("SIGHUP: reloaded %s (log level %s)", cli->config_path, cfg_log_level_name(fresh.log_level));
     cfg_clear(&fresh);
   }
@@ -280,15 +363,15 @@ int main(int argc, char **argv) {
     sig_ws_run(ws);
     if (g_hup) {
       g_hup = 0;
-      reload(&cli);
+      reload(&sv, &cli, &cfg);
     }
   }
   g_message("stopping: draining participants");
   sd_notify(0, "STOPPING=1");
   g_atomic_int_set(&sv.draining, 1);
-  on_media(&sv, drain_app);
+  on_media(&sv, drain_app, NULL);
   sig_ws_run_for(ws, DRAIN_MS);
-  on_media(&sv, stop_app);
+  on_media(&sv, stop_app, NULL);
   g_thread_join(media);
   g_ws = NULL;
   sig_ws_free(ws);

@@ -235,6 +235,12 @@ sig_app *sig_app_new(const sig_app_config *cfg) {
 
 void sig_app_set_ws(sig_app *app, sig_ws *ws) { app->ws = ws; }
 
+void sig_app_set_limits(sig_app *app, unsigned max_rooms, unsigned per_room, unsigned publishers_per_room) {
+  if (max_rooms) app->cfg.max_rooms = max_rooms;
+  if (per_room) app->cfg.max_participants_per_room = per_room;
+  if (publishers_per_room) app->cfg.max_publishers_per_room = publishers_per_room;
+}
+
 void sig_app_drain(sig_app *app) {
   app->draining = true;
   GList *all = g_hash_table_get_values(app->sessions);
@@ -266,6 +272,70 @@ void sig_app_get_stats(sig_app *app, sig_app_stats *out) {
   out->leaves = app->leaves;
   out->join_errors = app->join_errors;
   out->router = app->rstats;
+}
+
+static json_t *peer_json(tp_peer *p) {
+  if (!p) return json_null();
+  const tp_peer_stats *st = tp_peer_get_stats(p);
+  return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "state", tp_state_name(tp_peer_state(p)), "rtpIn",
+                   (json_int_t)st->rtp_in, "rtpOut", (json_int_t)st->rtp_out, "bytesIn", (json_int_t)st->bytes_in,
+                   "bytesOut", (json_int_t)st->bytes_out, "srtpErrors", (json_int_t)st->srtp_in_errors);
+}
+
+char *sig_app_admin_rooms(sig_app *app) {
+  json_t *rooms = json_array();
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, app->rooms);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    room *r = v;
+    json_t *ps = json_array();
+    for (guint i = 0; i < r->members->len; i++) {
+      session *m = g_ptr_array_index(r->members, i);
+      unsigned subs = 0;
+      for (guint k = 0; k < m->secs->len; k++)
+        if (((sub_sec *)g_ptr_array_index(m->secs, k))->cons) subs++;
+      json_t *pj = participant_json(m);
+      json_object_set_new(pj, "ip", json_string(m->ip));
+      json_object_set_new(pj, "subscriptions", json_integer(subs));
+      json_object_set_new(pj, "pub", peer_json(m->peer[SIG_PC_PUB]));
+      json_object_set_new(pj, "sub", peer_json(m->peer[SIG_PC_SUB]));
+      json_array_append_new(ps, pj);
+    }
+    json_array_append_new(rooms, json_pack("{s:s, s:o}", "name", r->name, "participants", ps));
+  }
+  return dump(json_pack("{s:o}", "rooms", rooms));
+}
+
+static void kick(sig_app *app, session *s, const char *why) {
+  uint64_t conn = s->conn;
+  app_send_error(app, conn, "removed", why, NULL, true);
+  app_remove_session(app, s, "removed");
+}
+
+int sig_app_admin_close_room(sig_app *app, const char *name) {
+  room *r = g_hash_table_lookup(app->rooms, name);
+  if (!r) return -ENOENT;
+  g_message("room %s: closed by the admin API", r->name);
+  /* The room is freed with its last member: copy the list first. */
+  GPtrArray *ms = g_ptr_array_copy(r->members, NULL, NULL);
+  for (guint i = 0; i < ms->len; i++) kick(app, g_ptr_array_index(ms, i), "the room was closed by an operator");
+  g_ptr_array_free(ms, TRUE);
+  return 0;
+}
+
+int sig_app_admin_remove(sig_app *app, const char *pid) {
+  GHashTableIter it;
+  gpointer v;
+  g_hash_table_iter_init(&it, app->sessions);
+  while (g_hash_table_iter_next(&it, NULL, &v)) {
+    session *s = v;
+    if (!strcmp(s->id, pid) && !s->dead) {
+      kick(app, s, "you were removed by an operator");
+      return 0;
+    }
+  }
+  return -ENOENT;
 }
 
 void sig_app_free(sig_app *app) {

@@ -43,9 +43,18 @@ sig_app *sig_app_new(const sig_app_config *cfg);
 void sig_app_set_ws(sig_app *app, sig_ws *ws);
 void sig_app_on_request(void *app, uint64_t conn, const char *peer_ip, sig_req *req);
 void sig_app_on_close(void *app, uint64_t conn);
+/* New limits (SIGHUP); media thread. Rooms already over a limit keep their members. */
+void sig_app_set_limits(sig_app *app, unsigned max_rooms, unsigned per_room, unsigned publishers_per_room);
 /* Stop taking joins and tell everyone (SIGTERM drain). */
 void sig_app_drain(sig_app *app);
 void sig_app_get_stats(sig_app *app, sig_app_stats *out);
+/* Admin API; media thread. rooms: malloc'ed JSON {"rooms":[{name,
+ * participants:[{id,name,ip,audio,video,subscriptions,pub:{..},sub:{..}}]}]}.
+ * close_room/remove tell the participants (error "removed") and return 0,
+ * or -ENOENT if there is no such room or participant. */
+char *sig_app_admin_rooms(sig_app *app);
+int sig_app_admin_close_room(sig_app *app, const char *room);
+int sig_app_admin_remove(sig_app *app, const char *participant_id);
 /* Frees every room and participant. */
 void sig_app_free(sig_app *app);
 

@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 #define SIG_SDP_MAX_MEDIA 64
-#define SIG_SDP_MAX_CODECS 32
+#define SIG_SDP_MAX_CODECS 64
 #define SIG_SDP_MAX_FB 8
-#define SIG_SDP_MAX_EXT 16
+#define SIG_SDP_MAX_EXT 32
 #define SIG_SDP_MAX_SSRC 8
-#define SIG_SDP_MAX_CAND 16
+#define SIG_SDP_MAX_CAND 32
 
 typedef enum { SIG_DIR_SENDRECV = 0, SIG_DIR_SENDONLY, SIG_DIR_RECVONLY, SIG_DIR_INACTIVE } sig_sdp_dir;
 

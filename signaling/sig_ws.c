@@ -282,29 +282,40 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 /* ---- small HTTP API (/healthz, /metrics, /admin) ---- */
 
+static int api_respond(sig_ws *ws, struct lws *wsi, http_pss *h, const char *method) {
+  char uri[256] = "", auth[256] = "";
+  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
+  lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
+  h->status = 404;
+  h->ctype = "text/plain";
+  h->body = ws->cfg.on_http ? ws->cfg.on_http(ws->http_ud, method, uri, auth, &h->status, &h->ctype) : NULL;
+  if (!h->body) {
+    h->status = 404;
+    h->ctype = "text/plain";
+    h->body = strdup("not found\n");
+  }
+  unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
+  if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p, end) ||
+      lws_finalize_write_http_header(wsi, start, &p, end))
+    return 1;
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
 static int cb_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   sig_ws *ws = lws_context_user(lws_get_context(wsi));
   http_pss *h = user;
   switch (reason) {
-  case LWS_CALLBACK_HTTP: {
-    char uri[256] = "", auth[256] = "";
-    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-    h->status = 404;
-    h->ctype = "text/plain";
-    h->body = ws->cfg.on_http ? ws->cfg.on_http(ws->http_ud, uri, auth, &h->status, &h->ctype) : NULL;
-    if (!h->body) {
-      h->status = h->status == 404 || h->status < 100 ? 404 : h->status;
-      h->body = strdup("not found\n");
-    }
-    unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p,
-                                    end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
-      return 1;
-    lws_callback_on_writable(wsi);
+  case LWS_CALLBACK_HTTP:
+    h->body = NULL;
+    /* A POST answers once its (ignored) body has been read. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) return 0;
+    return api_respond(ws, wsi, h, "GET");
+  case LWS_CALLBACK_HTTP_BODY:
     return 0;
-  }
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    return api_respond(ws, wsi, h, "POST");
   case LWS_CALLBACK_HTTP_WRITEABLE: {
     if (!h->body) return -1;
     size_t n = strlen(h->body);

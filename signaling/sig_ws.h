@@ -31,9 +31,11 @@ typedef struct {
   /* The socket is gone (closed by either side); called once per conn that
    * delivered at least one request, after its last request. */
   void (*on_close)(void *ud, uint64_t conn);
-  /* Plain HTTP GET for paths other than files (e.g. /healthz, /metrics):
-   * called on the signaling thread; return malloc'ed body or NULL = 404. */
-  char *(*on_http)(void *ud, const char *path, const char *auth, int *status, const char **ctype);
+  /* HTTP GET or POST (method "GET"/"POST") under /healthz, /metrics and
+   * /admin: called on the signaling thread; auth is the Authorization
+   * header ("" if none); return a malloc'ed body (status set) or NULL = 404. */
+  char *(*on_http)(void *ud, const char *method, const char *path, const char *auth, int *status,
+                   const char **ctype);
   void *ud;
 } sig_ws_config;
 

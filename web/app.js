@@ -34,12 +34,17 @@ const sfu = {
   t0,
   firstFrameAt: {}, // participant id -> performance.now() when its video first had framesDecoded > 0
   errors: [], // every error shown in the banner
+  marks: {}, // first time (performance.now()) of each step: wsOpen, joined, subOffer, subConnected, media...
   log: [], // last signaling messages, for debugging: {t, dir, type, pc, ...}
   async stats() { return session ? session.collectStats() : {}; },
   remoteIds() { return remoteTiles().map((t) => t.dataset.id); },
   names() { return remoteTiles().map((t) => t.dataset.name); },
 };
 window.sfu = sfu;
+
+function mark(name) {
+  if (!(name in sfu.marks)) sfu.marks[name] = Math.round(performance.now());
+}
 
 function remoteTiles() { return [...ui.grid.querySelectorAll('.tile.remote')]; }
 
@@ -277,6 +282,7 @@ class Session {
     ws.onopen = () => {
       if (!this.alive) return;
       this.opened = true;
+      mark('wsOpen');
       const join = { type: 'join', room: this.room, name: this.name };
       if (this.token) join.token = this.token;
       this.send(join);
@@ -356,6 +362,7 @@ class Session {
   onJoined(msg) {
     clearTimeout(this.joinTimer);
     this.joined = true;
+    mark('joined');
     this.id = msg.id;
     sfu.id = msg.id;
     if (typeof msg.name === 'string' && msg.name) this.name = msg.name;
@@ -433,6 +440,7 @@ class Session {
     pc.onconnectionstatechange = () => {
       if (!this.alive) return;
       console.info(`[sfu] ${name} connectionState ${pc.connectionState}`);
+      if (pc.connectionState === 'connected') mark(`${name}Connected`);
       if (pc.connectionState === 'failed') {
         showError(`Media connection (${name === 'sub' ? 'receiving' : 'sending'}) failed: ICE/DTLS could not be established`);
       }
@@ -478,6 +486,7 @@ class Session {
   // -- sub: the server offers, we answer --
   async onSubOffer(sdp) {
     if (typeof sdp !== 'string') throw new Error('offer without sdp');
+    mark('subOffer');
     if (!this.pcs.sub) this.pcs.sub = this.makePc('sub');
     const pc = this.pcs.sub;
     this.mids = parseSections(sdp);
@@ -486,12 +495,14 @@ class Session {
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
     this.send({ type: 'answer', pc: 'sub', sdp: pc.localDescription.sdp });
+    mark('subAnswer');
     this.reconcile();
     this.startFramePolling();
   }
 
   onTrack(ev) {
     if (!this.alive) return;
+    mark('firstTrack');
     const mid = ev.transceiver?.mid;
     const pid = ev.streams[0]?.id || this.mids.get(mid)?.pid || trackIdToPid(ev.track.id);
     this.attach(pid, ev.track, mid);
@@ -645,7 +656,10 @@ class Session {
         const stats = await this.collectStats();
         const now = performance.now();
         for (const [pid, s] of Object.entries(stats)) {
-          if (s.framesDecoded > 0 && !(pid in sfu.firstFrameAt)) sfu.firstFrameAt[pid] = now;
+          if (s.framesDecoded > 0 && !(pid in sfu.firstFrameAt)) {
+            sfu.firstFrameAt[pid] = now;
+            if (!('firstFrame' in sfu.marks)) sfu.marks.firstFrame = Math.round(now);
+          }
         }
       } catch (e) {
         console.warn('[sfu] getStats failed', e);
@@ -657,6 +671,7 @@ class Session {
 
   // -- pub: we offer our camera/microphone --
   onMedia({ stream, error }) {
+    mark('media');
     if (!this.alive) {
       if (stream) for (const t of stream.getTracks()) t.stop();
       return;
@@ -696,6 +711,7 @@ class Session {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
       this.send({ type: 'publish', sdp: pc.localDescription.sdp });
+      mark('publish');
       for (const t of this.local.getTracks()) {
         if (!t.enabled) this.send({ type: 'mute', kind: t.kind, muted: true });
       }
@@ -709,6 +725,7 @@ class Session {
       return;
     }
     if (typeof sdp !== 'string') throw new Error('answer without sdp');
+    mark('pubAnswer');
     await pc.setRemoteDescription({ type: 'answer', sdp });
     await this.flushCandidates('pub');
   }

@@ -149,7 +149,7 @@ export class Run {
           if (!s) return { missing: true };
           let stats = null;
           try { stats = await s.stats(); } catch (e) { stats = String(e); }
-          return { state: s.state, id: s.id, errors: s.errors, remoteIds: s.remoteIds(), names: s.names(),
+          return { state: s.state, id: s.id, errors: s.errors, marks: s.marks, remoteIds: s.remoteIds(), names: s.names(),
             firstFrameAt: s.firstFrameAt, stats, banner: document.getElementById('banner')?.innerText, log: s.log };
         }),
         sleep(3000).then(() => ({ timeout: true })),
@@ -276,7 +276,7 @@ export class Run {
 export function view(p) {
   return p.page.evaluate(() => ({
     state: window.sfu.state, id: window.sfu.id, ids: window.sfu.remoteIds(), names: window.sfu.names(),
-    errors: window.sfu.errors, firstFrameAt: window.sfu.firstFrameAt, t0: window.sfu.t0,
+    errors: window.sfu.errors, firstFrameAt: window.sfu.firstFrameAt, t0: window.sfu.t0, marks: window.sfu.marks,
   }));
 }
 

@@ -63,12 +63,14 @@ await run.main(async () => {
     const per = {};
     for (const o of Object.values(P)) if (v.firstFrameAt[o.id] !== undefined) per[o.name] = Math.round(v.firstFrameAt[o.id]);
     const vals = Object.values(per);
-    times[p.name] = { scriptStartMs: Math.round(v.t0), firstRemoteFrameMs: vals.length ? Math.min(...vals) : null, perPublisherMs: per };
+    times[p.name] = { scriptStartMs: Math.round(v.t0), firstRemoteFrameMs: vals.length ? Math.min(...vals) : null,
+      perPublisherMs: per, marks: v.marks };
   }
   for (const n of ['bob', 'cid']) {
     assert(times[n].firstRemoteFrameMs !== null, `${n}: no first-frame time recorded`);
     run.log(`${n} (${n === 'bob' ? '2nd' : '3rd'} alpha joiner): page open -> first remote video frame decoded: `
-      + `${times[n].firstRemoteFrameMs} ms (per publisher: ${JSON.stringify(times[n].perPublisherMs)})`);
+      + `${times[n].firstRemoteFrameMs} ms (per publisher: ${JSON.stringify(times[n].perPublisherMs)}); `
+      + `steps (ms since navigation start): ${JSON.stringify(times[n].marks)}`);
   }
 
   // cid mutes microphone and camera: ann and bob show it, then unmutes.

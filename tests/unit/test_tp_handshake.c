@@ -378,6 +378,33 @@ static void test_consent_watchdog(void **state) {
   assert_int_equal(f->a.last, TP_STATE_CONNECTED);
 }
 
+/* No SRTP profile in common: the handshake completes without use_srtp. */
+static void test_no_common_profile(void **state) {
+  fixture *f = *state;
+  tp_peer_config ca = base_cfg(f, true), cb = base_cfg(f, false);
+  ca.srtp_profiles = "SRTP_AEAD_AES_128_GCM";
+  cb.srtp_profiles = "SRTP_AES128_CM_SHA1_80";
+  new_peer(f, &f->a, &ca);
+  new_peer(f, &f->b, &cb);
+  exchange(f, true, NULL);
+  WAIT_FOR(f->ctx, f->a.last == TP_STATE_FAILED && f->b.last == TP_STATE_FAILED, WAIT_MS);
+  assert_string_equal(f->a.why, "no common SRTP profile");
+  assert_string_equal(f->b.why, "no common SRTP profile");
+}
+
+/* Both sides think they are the DTLS client: a fatal handshake error. */
+static void test_role_conflict(void **state) {
+  fixture *f = *state;
+  tp_peer_config ca = base_cfg(f, true), cb = base_cfg(f, false);
+  cb.dtls_client = true;
+  new_peer(f, &f->a, &ca);
+  new_peer(f, &f->b, &cb);
+  exchange(f, true, NULL);
+  WAIT_FOR(f->ctx, f->a.last == TP_STATE_FAILED || f->b.last == TP_STATE_FAILED, WAIT_MS);
+  side *s = f->a.last == TP_STATE_FAILED ? &f->a : &f->b;
+  assert_true(g_str_has_prefix(s->why, "DTLS"));
+}
+
 /* Defaults: every non-loopback IPv4 address plus 127.0.0.1; port range;
  * nat_public_ip rewrites non-loopback host candidates only. */
 static void test_local_candidates(void **state) {
@@ -434,6 +461,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_candidate_parsing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_aes_cm_fallback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_consent_watchdog, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_common_profile, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_role_conflict, setup, teardown),
       cmocka_unit_test_setup_teardown(test_local_candidates, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ice_failure, setup, teardown),
   };

@@ -119,6 +119,8 @@ int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, Nic
     return -EINVAL;
   }
   /* foundation component transport priority address port typ type ... */
+  gchar *trimmed = g_strstrip(g_strdup(cand)); /* SDP lines may keep "\r" */
+  cand = trimmed;
   gchar **tok = g_strsplit(cand + strlen("candidate:"), " ", 0);
   int rc = 0;
   if (g_strv_length(tok) < 8 || strcmp(tok[6], "typ") != 0) {
@@ -129,14 +131,18 @@ int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, Nic
     rc = 1; /* mDNS, TCP or a second component: skipped */
   }
   g_strfreev(tok);
-  if (rc != 0) return rc < 0 ? rc : 0;
-  gchar *line = g_strconcat("a=", cand, NULL);
-  NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(agent, stream_id, line);
-  g_free(line);
-  if (!c) {
-    snprintf(err, errlen, "unparsable candidate: \"%.60s\"", cand);
-    return -EINVAL;
+  NiceCandidate *c = NULL;
+  if (rc == 0) {
+    gchar *line = g_strconcat("a=", cand, NULL);
+    c = nice_agent_parse_remote_candidate_sdp(agent, stream_id, line);
+    g_free(line);
+    if (!c) {
+      snprintf(err, errlen, "unparsable candidate: \"%.60s\"", cand);
+      rc = -EINVAL;
+    }
   }
+  g_free(trimmed);
+  if (rc != 0) return rc < 0 ? rc : 0;
   *out = c;
   return 0;
 }

@@ -341,6 +341,12 @@ static void test_candidate_parsing(void **state) {
   assert_int_equal(tp_peer_add_remote_candidate(
                        f->a.p, "candidate:1 1 UDP 2122260223 127.0.0.1 5000 typ host", err, sizeof err),
                    0);
+  assert_int_equal(tp_peer_add_remote_candidate(
+                       f->a.p, "candidate:3 1 udp 2122260223 127.0.0.1 5001 typ host\r\n", err, sizeof err),
+                   0);
+  assert_int_equal(tp_peer_add_remote_candidate(
+                       f->a.p, "candidate:4 2 udp 2122260222 127.0.0.1 5002 typ host", err, sizeof err),
+                   0); /* component 2: skipped (rtcp-mux) */
   assert_int_equal(tp_peer_set_remote(f->a.p, "u", "p", "nope", err, sizeof err), -EINVAL);
   uint8_t buf[64];
   size_t len = make_rtp(buf, 1, 1, "x");

@@ -129,7 +129,10 @@ int media_new_peer(session *s, int pc, char *err, size_t errlen) {
       .addrs = (const char *const *)app->cfg.ice_addrs,
       .port_min = (uint16_t)app->cfg.port_min,
       .port_max = (uint16_t)app->cfg.port_max,
-      .consent_timeout_s = app->cfg.consent_timeout_s,
+      /* libnice's RFC 7675 consent (STUN, about 10 s) is what detects a
+       * vanished browser. A media-silence timer would also drop a quiet
+       * subscriber alone in a room, which sends no RTCP at all. */
+      .consent_timeout_s = 0,
       .nat_public_ip = app->cfg.nat_public_ip,
   };
   tp_peer_cbs cbs = {.on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_state = on_state, .on_candidate = NULL};

@@ -10,6 +10,7 @@ const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const VIDEO = { width: 640, height: 360 };
 const JOIN_TIMEOUT_MS = 10000;
 const FRAME_POLL_MS = 100;
+const CONNECT_TIMEOUT_MS = 15000; // a pc not connected by then is reported (ICE/DTLS blocked)
 // Error codes after which the server closes the connection (docs/protocol.md, "Error codes").
 const CLOSING_CODES = new Set(['too_large', 'room_full', 'too_many_rooms', 'unauthorized',
   'transport_failed', 'shutting_down', 'internal']);
@@ -251,6 +252,7 @@ class Session {
     this.pollTimer = 0;
     this.polling = false;
     this.joinTimer = 0;
+    this.timers = [];
   }
 
   get alive() { return session === this && !this.ended; }
@@ -403,6 +405,7 @@ class Session {
     this.ended = true;
     clearTimeout(this.joinTimer);
     clearInterval(this.pollTimer);
+    for (const t of this.timers) clearTimeout(t);
     for (const pc of Object.values(this.pcs)) {
       if (pc) try { pc.close(); } catch { /* already closed */ }
     }
@@ -437,14 +440,29 @@ class Session {
       if (c && c.sdpMid != null) msg.sdpMid = c.sdpMid;
       this.send(msg);
     };
+    const label = name === 'sub' ? 'receiving' : 'sending';
+    let connected = false;
+    let reported = false;
     pc.onconnectionstatechange = () => {
       if (!this.alive) return;
       console.info(`[sfu] ${name} connectionState ${pc.connectionState}`);
-      if (pc.connectionState === 'connected') mark(`${name}Connected`);
-      if (pc.connectionState === 'failed') {
-        showError(`Media connection (${name === 'sub' ? 'receiving' : 'sending'}) failed: ICE/DTLS could not be established`);
+      if (pc.connectionState === 'connected') {
+        connected = true;
+        mark(`${name}Connected`);
+      }
+      if (pc.connectionState === 'failed' && !reported) {
+        reported = true;
+        showError(connected
+          ? `Media connection (${label}) lost: ICE/DTLS failed`
+          : `Media connection (${label}) failed: ICE/DTLS could not be established`);
       }
     };
+    this.timers.push(setTimeout(() => {
+      if (!this.alive || connected || reported || pc.connectionState === 'closed') return;
+      reported = true;
+      showError(`Media connection (${label}) not established after ${CONNECT_TIMEOUT_MS / 1000} s `
+        + `(ICE ${pc.iceConnectionState}, state ${pc.connectionState}): UDP to the server blocked?`);
+    }, CONNECT_TIMEOUT_MS));
     pc.oniceconnectionstatechange = () => {
       if (this.alive) console.info(`[sfu] ${name} iceConnectionState ${pc.iceConnectionState}`);
     };

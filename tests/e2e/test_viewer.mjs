@@ -1,6 +1,6 @@
 // End-to-end: the page's fallback paths. A participant whose getUserMedia is refused joins as a
-// viewer and still receives; a URL without room shows the join form; a dead signaling endpoint and
-// a server that goes away both show a clear banner.
+// viewer and still receives; a URL without room shows the join form; a dead signaling endpoint, a
+// media connection that never comes up and a server that goes away all show a clear banner.
 // Usage: node tests/e2e/test_viewer.mjs <path-to-sfu-binary> <source-dir>
 import path from 'node:path';
 import {
@@ -14,6 +14,15 @@ if (!sfuBin || !srcDir) {
 }
 
 const run = new Run('test_viewer', 120000);
+
+// No ICE candidates at all (relay-only policy and no TURN server): as if UDP to the server were blocked.
+const BLOCK_ICE = () => {
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = function RTCPeerConnection(config) {
+    return new Native({ ...config, iceTransportPolicy: 'relay' });
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+};
 
 // Every getUserMedia call is refused, as when the user clicks "Block".
 const REFUSE_MEDIA = () => {
@@ -40,6 +49,10 @@ await run.main(async () => {
   const port = await freePort();
   const base = await run.startServer(sfuBin, srcDir, port);
   await run.launchBrowser();
+
+  // 0. A participant whose media connections cannot be established (checked at the end: takes 15 s).
+  const ida = await run.open('ida', `${base}/?room=omega&name=ida`, { initScript: BLOCK_ICE });
+  const idaOpened = Date.now();
 
   // 1. A publisher and a viewer whose camera/microphone are refused.
   const pia = await run.open('pia', `${base}/?room=gamma&name=pia`);
@@ -104,6 +117,14 @@ await run.main(async () => {
   }, { timeout: 10000 });
   run.log(`gus banner: ${JSON.stringify(gusBanner)}`);
   await run.closeParticipant(gus);
+
+  // 0 (end). ida's page reports the media connection that never came up.
+  const idaBanner = await poll('ida to report that media could not connect', async () => {
+    const [b, v] = await Promise.all([bannerText(ida), view(ida)]);
+    return /media connection .*(not established|failed)/i.test(b) ? b : { ok: false, detail: { b, v } };
+  }, { timeout: 30000 });
+  run.log(`ida banner ${Math.round((Date.now() - idaOpened) / 1000)} s after opening: ${JSON.stringify(idaBanner)}`);
+  await run.closeParticipant(ida);
 
   // 4. The server goes away under connected participants.
   await run.stopServer();

@@ -304,6 +304,7 @@ int main(int argc, char **argv) {
       .max_rooms = cfg.max_rooms,
       .max_participants_per_room = cfg.max_participants_per_room,
       .max_publishers_per_room = cfg.max_publishers_per_room,
+      .max_bitrate_kbps = cfg.max_bitrate_kbps,
       .ice_servers_json_urls = ice_urls,
       .turn_username = cfg.turn_username,
       .turn_password = cfg.turn_password,

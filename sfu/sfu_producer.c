@@ -149,6 +149,8 @@ void sfu_producer_tick(sfu_producer *p, int64_t now_us) {
     sfu_rtcp_report_block rb;
     sfu_rxstats_report(&p->rx, now_us, &rb);
     send_rtcp(p, sfu_rtcp_build_rr(p->scratch, sizeof p->scratch, p->own_ssrc, &rb, 1));
+    if (p->prm.video && p->prm.remb_bps)
+      send_rtcp(p, sfu_rtcp_build_remb(p->scratch, sizeof p->scratch, p->own_ssrc, p->prm.remb_bps, &p->ssrc, 1));
   }
 }
 

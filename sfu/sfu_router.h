@@ -40,7 +40,8 @@ typedef struct {
   sfu_codec codec[2];
   /* publisher's header extension ids, 0 = absent */
   uint8_t ext_mid, ext_abs_send_time, ext_audio_level;
-  tp_peer *pub_peer;       /* borrowed: where RR/NACK/PLI go */
+  tp_peer *pub_peer;       /* borrowed: where RR/NACK/PLI/REMB go */
+  uint32_t remb_bps;       /* video: bitrate cap sent as REMB each second; 0 = none */
   sfu_router_stats *stats; /* borrowed, may be shared by many; may be NULL */
 } sfu_producer_params;
 

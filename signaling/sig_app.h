@@ -27,6 +27,7 @@ typedef struct {
   unsigned port_min, port_max;
   unsigned consent_timeout_s;
   unsigned max_rooms, max_participants_per_room, max_publishers_per_room;
+  unsigned max_bitrate_kbps; /* per publisher's video, announced with REMB; 0 = no cap */
   char **ice_servers_json_urls; /* borrowed STUN/TURN urls handed to browsers, may be NULL */
   const char *turn_username, *turn_password;
 } sig_app_config;

@@ -59,6 +59,7 @@ static int create_producer(session *s, int kind, const sig_sdp_accepted *acc) {
       .ext_abs_send_time = acc->ext_id_abs_send_time,
       .ext_audio_level = acc->ext_id_audio_level,
       .pub_peer = s->peer[SIG_PC_PUB],
+      .remb_bps = kind == KIND_VIDEO ? s->app->cfg.max_bitrate_kbps * 1000u : 0,
       .stats = &s->app->rstats,
   };
   s->prod[kind] = sfu_producer_new(&pp);

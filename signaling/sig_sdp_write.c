@@ -156,6 +156,9 @@ static void write_session(sbuf *b, const sig_sdp_local *l) {
 }
 
 static const char *const video_fb[] = {"nack", "nack pli", "ccm fir"};
+/* Publishers also get goog-remb: the server's REMB is how it caps their
+ * bitrate (and, with no transport-cc, what lets Chrome ramp up at all). */
+static const char *const answer_video_fb[] = {"nack", "nack pli", "ccm fir", "goog-remb"};
 
 /* ---- answer ---- */
 
@@ -214,10 +217,10 @@ static void answer_codec(const sig_sdp_codec *in, bool video, sig_sdp_codec *out
     snprintf(out->fmtp, sizeof out->fmtp, OPUS_FMTP);
     return;
   }
-  for (size_t w = 0; w < sizeof video_fb / sizeof video_fb[0]; w++)
+  for (size_t w = 0; w < sizeof answer_video_fb / sizeof answer_video_fb[0]; w++)
     for (unsigned i = 0; i < in->nfb && i < SIG_SDP_MAX_FB; i++)
-      if (!strcmp(in->fb[i], video_fb[w])) {
-        snprintf(out->fb[out->nfb++], sizeof out->fb[0], "%s", video_fb[w]);
+      if (!strcmp(in->fb[i], answer_video_fb[w])) {
+        snprintf(out->fb[out->nfb++], sizeof out->fb[0], "%s", answer_video_fb[w]);
         break;
       }
 }

@@ -260,10 +260,11 @@ static void test_answer_chrome(void **state) {
   assert_true(acc[1].accepted);
   assert_int_equal(acc[1].codec.pt, 96);
   assert_string_equal(acc[1].codec.name, "VP8");
-  assert_int_equal(acc[1].codec.nfb, 3);
+  assert_int_equal(acc[1].codec.nfb, 4);
   assert_string_equal(acc[1].codec.fb[0], "nack");
   assert_string_equal(acc[1].codec.fb[1], "nack pli");
   assert_string_equal(acc[1].codec.fb[2], "ccm fir");
+  assert_string_equal(acc[1].codec.fb[3], "goog-remb"); /* the server caps bitrate with REMB */
   assert_int_equal(acc[1].codec2.pt, 106); /* 42e01f preferred over the earlier 42001f (102) */
   assert_string_equal(acc[1].codec2.name, "H264");
   assert_int_equal(acc[1].ext_id_abs_send_time, 2);
@@ -284,7 +285,7 @@ static void test_answer_chrome(void **state) {
   assert_non_null(strstr(ans, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"));
   assert_null(strstr(ans, "a=extmap:3 "));
   assert_null(strstr(ans, "transport-cc"));
-  assert_null(strstr(ans, "goog-remb"));
+  assert_non_null(strstr(ans, "a=rtcp-fb:96 goog-remb\r\n"));
   assert_null(strstr(ans, "rtx"));
   assert_null(strstr(ans, "ice-lite"));
   assert_int_equal(count(ans, "a=rtcp-fb:96 "), 3);
@@ -328,7 +329,7 @@ static void test_answer_firefox(void **state) {
   assert_int_equal(acc[0].ssrc, 2655508255u);
   assert_true(acc[1].accepted);
   assert_int_equal(acc[1].codec.pt, 120);
-  assert_int_equal(acc[1].codec.nfb, 3);
+  assert_int_equal(acc[1].codec.nfb, 4);
   assert_int_equal(acc[1].codec2.pt, 126);
   assert_int_equal(acc[1].ext_id_mid, 3);
   assert_int_equal(acc[1].ext_id_abs_send_time, 4);

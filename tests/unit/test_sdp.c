@@ -288,8 +288,8 @@ static void test_answer_chrome(void **state) {
   assert_non_null(strstr(ans, "a=rtcp-fb:96 goog-remb\r\n"));
   assert_null(strstr(ans, "rtx"));
   assert_null(strstr(ans, "ice-lite"));
-  assert_int_equal(count(ans, "a=rtcp-fb:96 "), 3);
-  assert_int_equal(count(ans, "a=rtcp-fb:106 "), 3);
+  assert_int_equal(count(ans, "a=rtcp-fb:96 "), 4);
+  assert_int_equal(count(ans, "a=rtcp-fb:106 "), 4);
   assert_int_equal(count(ans, "a=recvonly\r\n"), 2);
   assert_int_equal(count(ans, "a=setup:passive\r\n"), 2);
   assert_int_equal(count(ans, "a=fingerprint:sha-256 " OUR_FP "\r\n"), 2);

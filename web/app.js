@@ -13,7 +13,15 @@ const FRAME_POLL_MS = 100;
 const CONNECT_TIMEOUT_MS = 15000; // a pc not connected by then is reported (ICE/DTLS blocked)
 // Error codes after which the server closes the connection (docs/protocol.md, "Error codes").
 const CLOSING_CODES = new Set(['too_large', 'room_full', 'too_many_rooms', 'unauthorized',
-  'transport_failed', 'shutting_down', 'internal']);
+  'transport_failed', 'shutting_down', 'removed', 'internal']);
+const ERROR_HINTS = {
+  room_full: 'this room is full',
+  too_many_rooms: 'the server has too many rooms',
+  unauthorized: 'a valid token is needed to join',
+  removed: 'you were removed from the room',
+  shutting_down: 'the server is shutting down',
+  transport_failed: 'the media connection failed',
+};
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -378,18 +386,18 @@ class Session {
   onServerError(msg) {
     const code = msg.code || 'error';
     const req = msg.request ? ` (request "${msg.request}")` : '';
-    const text = `Server error ${code}: ${msg.message || 'no message'}${req}`;
+    const text = `Server error ${code}: ${msg.message || ERROR_HINTS[code] || 'no message'}${req}`;
     const fatal = CLOSING_CODES.has(code) || (!this.joined && msg.request === 'join');
-    if (fatal) this.fail(text);
+    if (fatal) this.fail(text, code === 'removed' ? 'Removed from the room' : undefined);
     else showError(text);
   }
 
-  fail(text) {
+  fail(text, title) {
     if (text) showError(text);
     const wasJoined = this.joined;
     this.end();
     setState('error');
-    showEnded(wasJoined ? 'Disconnected' : 'Could not join', text || '');
+    showEnded(title || (wasJoined ? 'Disconnected' : 'Could not join'), text || '');
   }
 
   leave() {

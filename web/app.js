@@ -388,8 +388,17 @@ class Session {
     const req = msg.request ? ` (request "${msg.request}")` : '';
     const text = `Server error ${code}: ${msg.message || ERROR_HINTS[code] || 'no message'}${req}`;
     const fatal = CLOSING_CODES.has(code) || (!this.joined && msg.request === 'join');
-    if (fatal) this.fail(text, code === 'removed' ? 'Removed from the room' : undefined);
-    else showError(text);
+    if (fatal) {
+      this.fail(text, code === 'removed' ? 'Removed from the room' : undefined);
+      return;
+    }
+    showError(text);
+    if (msg.request === 'publish' && this.pcs.pub) {
+      // The server refused our offer: that pc will never connect. Stay a viewer (no retry loop).
+      this.pcs.pub.close();
+      this.pcs.pub = null;
+      this.pending.pub = [];
+    }
   }
 
   fail(text, title) {

@@ -46,6 +46,7 @@ struct session {
   tp_peer *peer[2];    /* owned */
   bool remote_set[2];
   bool connected[2];
+  unsigned ncands[2]; /* remote candidates taken, capped: each one makes libnice send checks */
   GPtrArray *early_cands; /* pub candidates before the pub peer exists (char*, owned) */
   sfu_producer *prod[2];  /* owned */
   uint32_t pub_ssrc[2];

@@ -146,8 +146,18 @@ int media_new_peer(session *s, int pc, char *err, size_t errlen) {
   return 0;
 }
 
+/* A browser has a handful of candidates; more is abuse (each one makes the
+ * server send connectivity checks to an address the client chose). */
+#define MAX_REMOTE_CANDS 32
+
 void media_add_candidate(session *s, int pc, const char *cand) {
   if (!cand) return; /* end of candidates: nothing to do for a full agent */
+  if (++s->ncands[pc] > MAX_REMOTE_CANDS) {
+    if (s->ncands[pc] == MAX_REMOTE_CANDS + 1)
+      app_send_error(s->app, s->conn, "bad_message", "too many ICE candidates; the rest are ignored", "candidate",
+                     false);
+    return;
+  }
   if (!s->peer[pc]) {
     if (s->early_cands->len < 32) g_ptr_array_add(s->early_cands, strdup(cand));
     return;

@@ -17,6 +17,7 @@
 #include "cfg_log.h"
 #include "sig_app.h"
 #include "sig_metrics.h"
+#include "sig_token.h"
 #include "sig_ws.h"
 #include "tp_cert.h"
 
@@ -254,9 +255,6 @@ int main(int argc, char **argv) {
   case CFG_CLI_VERSION:
     printf("sfu %s\n", SFU_VERSION);
     return 0;
-  case CFG_CLI_TOKEN:
-    fprintf(stderr, "sfu: the token command is not available in this build\n");
-    return CFG_EX_USAGE;
   default:
     break;
   }
@@ -266,6 +264,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sfu: %s\n", err);
     cfg_clear(&cfg);
     return CFG_EX_CONFIG;
+  }
+  if (cli.action == CFG_CLI_TOKEN) { /* needs the config's jwt_secret */
+    rc = sig_token_cli(argc - cli.subcmd_index, argv + cli.subcmd_index, cfg.jwt_secret);
+    cfg_clear(&cfg);
+    return rc;
   }
   if (cli.action == CFG_CLI_CHECK_CONFIG) {
     printf("%s: OK\n", cli.config_path);
@@ -305,6 +308,8 @@ int main(int argc, char **argv) {
       .max_participants_per_room = cfg.max_participants_per_room,
       .max_publishers_per_room = cfg.max_publishers_per_room,
       .max_bitrate_kbps = cfg.max_bitrate_kbps,
+      .jwt_secret = cfg.jwt_secret,
+      .joins_per_sec_per_ip = cfg.joins_per_sec_per_ip,
       .ice_servers_json_urls = ice_urls,
       .turn_username = cfg.turn_username,
       .turn_password = cfg.turn_password,

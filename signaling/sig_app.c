@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sig_app_internal.h"
+#include "sig_token.h"
 
 static char *dump(json_t *o) {
   char *s = json_dumps(o, JSON_COMPACT);
@@ -59,6 +60,67 @@ static json_t *ice_servers_json(sig_app *app) {
   return arr;
 }
 
+/* Join attempts per source address: a token bucket per address (capacity
+ * and refill both joins_per_sec_per_ip). Idle buckets are full again after
+ * a second, so entries idle for 2 s are dropped, at most every 5 s. */
+typedef struct {
+  double tokens;
+  int64_t at_us;
+} join_bucket;
+
+static gboolean bucket_idle(gpointer key, gpointer value, gpointer now) {
+  (void)key;
+  return *(int64_t *)now - ((join_bucket *)value)->at_us > 2 * G_USEC_PER_SEC;
+}
+
+static bool join_rate_ok(sig_app *app, const char *ip) {
+  unsigned rate = app->cfg.joins_per_sec_per_ip;
+  if (!rate) return true;
+  int64_t now = g_get_monotonic_time();
+  if (now - app->join_swept_us > 5 * G_USEC_PER_SEC) {
+    g_hash_table_foreach_remove(app->join_buckets, bucket_idle, &now);
+    app->join_swept_us = now;
+  }
+  join_bucket *b = g_hash_table_lookup(app->join_buckets, ip);
+  if (!b) {
+    b = g_new(join_bucket, 1);
+    b->tokens = rate;
+    g_hash_table_insert(app->join_buckets, g_strdup(ip), b);
+  } else {
+    b->tokens = MIN((double)rate, b->tokens + (double)(now - b->at_us) * rate / G_USEC_PER_SEC);
+  }
+  b->at_us = now;
+  if (b->tokens < 1.0) return false;
+  b->tokens -= 1.0;
+  return true;
+}
+
+/* With a jwt_secret, a join needs a valid token for this room. 0, or -1
+ * with the reason in err. */
+static int join_token_ok(sig_app *app, const sig_req *req, sig_token_claims *c, char *err, size_t errlen) {
+  if (!app->cfg.jwt_secret) return 0;
+  if (!req->token || !*req->token) {
+    snprintf(err, errlen, "missing token: this server needs an access token to join a room");
+    return -1;
+  }
+  char why[160];
+  int rc = sig_token_verify(app->cfg.jwt_secret, req->token, (int64_t)g_get_real_time() / G_USEC_PER_SEC, c,
+                            why, sizeof why);
+  if (rc == -ETIMEDOUT) {
+    snprintf(err, errlen, "token expired");
+    return -1;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "invalid token: %s", why);
+    return -1;
+  }
+  if (strcmp(c->room, req->room) != 0) {
+    snprintf(err, errlen, "token is for another room");
+    return -1;
+  }
+  return 0;
+}
+
 static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *req) {
   if (app_find(app, conn)) {
     app_send_error(app, conn, "wrong_state", "already joined", "join", false);
@@ -66,6 +128,22 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   }
   if (app->draining) {
     app_send_error(app, conn, "shutting_down", "the server is shutting down", "join", true);
+    return;
+  }
+  if (!join_rate_ok(app, ip ? ip : "")) {
+    app->join_errors++;
+    g_message("join %s from %s refused: more than %u joins per second", req->room, ip ? ip : "?",
+              app->cfg.joins_per_sec_per_ip);
+    app_send_error(app, conn, "rate_limited", "too many joins from your address; try again in a moment",
+                   "join", true);
+    return;
+  }
+  sig_token_claims claims = {.can_publish = true, .can_subscribe = true};
+  char why[256];
+  if (join_token_ok(app, req, &claims, why, sizeof why) != 0) {
+    app->join_errors++;
+    g_message("join %s from %s refused: %s", req->room, ip ? ip : "?", why);
+    app_send_error(app, conn, "unauthorized", why, "join", true);
     return;
   }
   room *r = g_hash_table_lookup(app->rooms, req->room);
@@ -84,6 +162,9 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   s->conn = conn;
   snprintf(s->id, sizeof s->id, "p%llx", (unsigned long long)++app->next_pid);
   g_strlcpy(s->name, req->name, sizeof s->name);
+  g_strlcpy(s->identity, claims.identity, sizeof s->identity);
+  s->can_publish = claims.can_publish;
+  s->can_subscribe = claims.can_subscribe;
   g_strlcpy(s->ip, ip ? ip : "", sizeof s->ip);
   s->sdp_id = g_random_int();
   for (int i = 0; i < 2; i++) s->ref[i] = (pcref){s, i};
@@ -117,9 +198,14 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   app_send(app, s, dump(j));
   app_broadcast(app, r, NULL, dump(json_pack("{s:s, s:s, s:s}", "type", "participant-joined", "id", s->id, "name", s->name)));
   g_ptr_array_add(r->members, s);
-  g_message("room %s: %s (%s) joined from %s; %u here", r->name, s->id, s->name, s->ip, r->members->len);
+  if (app->cfg.jwt_secret)
+    g_message("room %s: %s (%s) joined from %s as identity \"%s\" (publish %s, subscribe %s); %u here", r->name,
+              s->id, s->name, s->ip, s->identity, s->can_publish ? "yes" : "no", s->can_subscribe ? "yes" : "no",
+              r->members->len);
+  else
+    g_message("room %s: %s (%s) joined from %s; %u here", r->name, s->id, s->name, s->ip, r->members->len);
 
-  for (guint i = 0; i < r->members->len; i++) {
+  for (guint i = 0; i < r->members->len && s->can_subscribe; i++) {
     session *m = g_ptr_array_index(r->members, i);
     if (m == s) continue;
     for (int k = 0; k < 2; k++)
@@ -160,7 +246,9 @@ void sig_app_on_request(void *ud, uint64_t conn, const char *ip, sig_req *req) {
   } else {
     switch (req->type) {
     case SIG_REQ_PUBLISH:
-      if (pub_handle_offer(s, req->sdp, &code, err, sizeof err) != 0)
+      if (!s->can_publish)
+        app_send_error(app, conn, "forbidden", "your token does not allow publishing", "publish", false);
+      else if (pub_handle_offer(s, req->sdp, &code, err, sizeof err) != 0)
         app_send_error(app, conn, code ? code : "bad_sdp", err, "publish", false);
       break;
     case SIG_REQ_ANSWER:
@@ -229,6 +317,7 @@ sig_app *sig_app_new(const sig_app_config *cfg) {
   if (!app->cfg.max_publishers_per_room) app->cfg.max_publishers_per_room = 50;
   app->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_free);
   app->sessions = g_hash_table_new(g_int64_hash, g_int64_equal);
+  app->join_buckets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   media_tick_start(app);
   return app;
 }
@@ -346,5 +435,6 @@ void sig_app_free(sig_app *app) {
   g_list_free(all);
   g_hash_table_destroy(app->sessions);
   g_hash_table_destroy(app->rooms);
+  g_hash_table_destroy(app->join_buckets);
   g_free(app);
 }

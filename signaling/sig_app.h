@@ -27,6 +27,8 @@ typedef struct {
   unsigned port_min, port_max;
   unsigned consent_timeout_s;
   unsigned max_rooms, max_participants_per_room, max_publishers_per_room;
+  const char *jwt_secret;        /* borrowed; NULL = rooms open, else joins need a token (sig_token.h) */
+  unsigned joins_per_sec_per_ip; /* join attempts per second from one address; 0 = unlimited */
   unsigned max_bitrate_kbps; /* per publisher's video, announced with REMB; 0 = no cap */
   char **ice_servers_json_urls; /* borrowed STUN/TURN urls handed to browsers, may be NULL */
   const char *turn_username, *turn_password;

@@ -55,11 +55,13 @@ struct session {
   sfu_codec pub_codec[2][2];
   bool muted[2];
   GPtrArray *secs;        /* sub_sec*, owned; secs[0] is the "probe" section */
-  bool offer_in_flight, need_offer;
+  bool offer_in_flight, need_offer, answered_once;
   unsigned offer_nsecs;
   unsigned mid_counter;
   uint64_t sdp_id, sdp_ver[2];
   bool dead;
+  bool can_publish, can_subscribe; /* from the token; both true when rooms are open */
+  char identity[72];               /* the token's "sub", "" if none */
 };
 
 /* Owned by app->rooms; members borrowed. Freed when the last one leaves. */
@@ -79,6 +81,8 @@ struct sig_app {
   guint tick_id;
   GSource *tick_src;
   bool draining;
+  GHashTable *join_buckets; /* ip (owned) -> join_bucket* (owned): joins per second per address */
+  int64_t join_swept_us;
 };
 
 /* sig_app.c */

@@ -20,7 +20,7 @@ static void for_others(session *s, int kind, bool add) {
   room *r = s->room;
   for (guint i = 0; i < r->members->len; i++) {
     session *m = g_ptr_array_index(r->members, i);
-    if (m == s || m->dead) continue;
+    if (m == s || m->dead || !m->can_subscribe) continue; /* no sections for a non-subscriber */
     if (add)
       sub_add_producer(m, s, kind);
     else
@@ -113,8 +113,9 @@ int pub_handle_offer(session *s, const char *text, const char **code, char *err,
     if (tp_peer_set_remote(s->peer[SIG_PC_PUB], tm->ice_ufrag, tm->ice_pwd, tm->fingerprint, err, errlen) != 0)
       goto out;
     s->remote_set[SIG_PC_PUB] = true;
+    /* Later offers repeat candidates already known. */
+    for (unsigned c = 0; c < tm->ncand; c++) media_add_candidate(s, SIG_PC_PUB, tm->cand[c]);
   }
-  for (unsigned c = 0; c < tm->ncand; c++) media_add_candidate(s, SIG_PC_PUB, tm->cand[c]);
 
   bool changed = false;
   for (int k = 0; k < 2; k++) {

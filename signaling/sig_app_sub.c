@@ -186,8 +186,12 @@ int sub_handle_answer(session *s, const char *text, char *err, size_t errlen) {
   for (unsigned i = 0; i < a->nmedia; i++) {
     sub_sec *sec = g_ptr_array_index(s->secs, i);
     sec->negotiated = a->media[i].port != 0 && a->media[i].dir != SIG_DIR_INACTIVE;
-    for (unsigned c = 0; c < a->media[i].ncand; c++) media_add_candidate(s, SIG_PC_SUB, a->media[i].cand[c]);
   }
+  /* BUNDLE: every section repeats the same candidates; take them once, and
+   * only with the first answer (later ones repeat what was trickled). */
+  if (!s->answered_once)
+    for (unsigned c = 0; c < t->ncand; c++) media_add_candidate(s, SIG_PC_SUB, t->cand[c]);
+  s->answered_once = true;
   s->offer_in_flight = false;
   sub_update_running(s);
   rc = 0;

@@ -1,0 +1,198 @@
+// End-to-end: NACK retransmission under packet loss (issue 5, "Loss test").
+//
+// A network namespace whose only link to the server is a veth pair, with nftables dropping 5 % of the
+// UDP entering it at random (TCP, i.e. the page and the WebSocket, stays lossless). ann and bob run in
+// the root namespace, lossy runs in a second Chromium started inside the namespace and reaches the
+// server at the veth address. Over 15 s of steady state: lossy keeps decoding ann's video (>= 10 fps,
+// no stall over 2 s), it NACKs and the server retransmits (sfu_nacks_in_total, sfu_retransmissions_total),
+// the loss left after retransmission is a small part of what the link dropped, and bob, on a clean link,
+// loses nothing and NACKs nothing.
+// Usage: node tests/e2e/test_loss.mjs <path-to-sfu-binary> <source-dir>
+import http from 'node:http';
+import { createRequire } from 'node:module';
+
+import {
+  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+} from './harness.mjs';
+import {
+  NetnsUnavailable, addUdpLoss, captureScript, cleanupNetns, closeBrowser, createNetns, inboundVideo,
+  launchBrowserIn, netnsExists, openWith, udpCounters,
+} from './netns.mjs';
+
+const [sfuBin, srcDir] = process.argv.slice(2);
+if (!sfuBin || !srcDir) {
+  console.error('usage: node test_loss.mjs <sfu-binary> <source-dir>');
+  process.exit(2);
+}
+
+const LOSS_PERCENT = 5;
+const WINDOW_MS = 15000;
+const SAMPLE_MS = 500;
+const MIN_FPS = 10;
+const MAX_STALL_MS = 2000;
+const MAX_RESIDUAL_LOSS = 0.01; // fraction of ann's video packets still missing after retransmission
+
+const run = new Run('test_loss', 150000);
+
+function metrics(port) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`http://127.0.0.1:${port}/metrics`, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
+        const m = {};
+        for (const line of body.split('\n')) {
+          const r = /^(\w+)\s+(\S+)$/.exec(line);
+          if (r) m[r[1]] = Number(r[2]);
+        }
+        return resolve(m);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function joined(p) {
+  const v = await poll(`${p.name} to join`, async () => {
+    const s = await view(p);
+    if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
+    return s.state === 'joined' && s.id ? s : null;
+  }, { timeout: 15000 });
+  p.id = v.id;
+}
+
+await run.main(async () => {
+  let net;
+  try {
+    net = createNetns('loss');
+  } catch (e) {
+    if (!(e instanceof NetnsUnavailable)) throw e;
+    console.log(`SKIP test_loss: cannot create a network namespace here (${e.message})`);
+    run.summary.skipped = `ip netns add not permitted: ${e.message}`;
+    return;
+  }
+  let lossyBrowser = null;
+  run.extraCleanups.push(async () => {
+    await closeBrowser(lossyBrowser);
+    cleanupNetns(net);
+    if (netnsExists(net.ns)) console.error(`cleanup: namespace ${net.ns} is still there`);
+  });
+  run.log(`namespace ${net.ns}: ${net.rootIf} ${net.rootIp}/24 <-> ${net.nsIf} ${net.nsIp}/24`);
+  try {
+    addUdpLoss(net, LOSS_PERCENT);
+  } catch (e) {
+    throw new Error(`cannot install the nftables loss rule (is the nftables package installed?): ${e.message}`);
+  }
+  run.log(`nftables in ${net.ns}: ${LOSS_PERCENT} % of incoming UDP dropped`);
+
+  const port = await freePort();
+  const base = await run.startServer(sfuBin, srcDir, port);
+  await run.launchBrowser();
+  const nsBase = `http://${net.rootIp}:${port}`;
+  const { chromium } = createRequire(import.meta.url)('playwright-core');
+  // The page at http://10.201.X.1 is not a secure context: allow getUserMedia there so lossy publishes too.
+  lossyBrowser = await launchBrowserIn(net, chromium,
+    [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${nsBase}`]);
+  run.log(`second browser (in ${net.ns}) ${lossyBrowser.version()}`);
+
+  const P = {};
+  P.ann = await run.open('ann', `${base}/?room=loss&name=ann`, { initScript: captureScript });
+  await joined(P.ann);
+  P.bob = await run.open('bob', `${base}/?room=loss&name=bob`, { initScript: captureScript });
+  P.lossy = await openWith(run, lossyBrowser, 'lossy', `${nsBase}/?room=loss&name=lossy`, { initScript: captureScript });
+  await joined(P.bob);
+  await joined(P.lossy);
+  run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);
+  const all = [P.ann, P.bob, P.lossy];
+  await Promise.all(all.map((p) => expectPeers(p, all.filter((o) => o !== p), 25000)));
+  const rates = await Promise.all(all.map((p) => expectMedia(p, all.filter((o) => o !== p), 25000)));
+  all.forEach((p, i) => run.log(`${p.name} receives ${JSON.stringify(rates[i])}`));
+
+  // Let the bitrate ramp up a little, then measure a steady window.
+  await sleep(2000);
+  const m0 = await metrics(port);
+  const c0 = udpCounters(net);
+  const l0 = await inboundVideo(P.lossy, P.ann.id);
+  const b0 = await inboundVideo(P.bob, P.ann.id);
+  assert(l0 && b0, `no inbound video stats for ann's video (lossy: ${JSON.stringify(l0)}, bob: ${JSON.stringify(b0)})`);
+
+  const samples = [{ t: Date.now(), lossy: l0.framesDecoded, bob: b0.framesDecoded }];
+  const tEnd = Date.now() + WINDOW_MS;
+  while (Date.now() < tEnd) {
+    await sleep(SAMPLE_MS);
+    const [l, b] = await Promise.all([inboundVideo(P.lossy, P.ann.id), inboundVideo(P.bob, P.ann.id)]);
+    samples.push({ t: Date.now(), lossy: l?.framesDecoded ?? 0, bob: b?.framesDecoded ?? 0 });
+  }
+  const m1 = await metrics(port);
+  const c1 = udpCounters(net);
+  const l1 = await inboundVideo(P.lossy, P.ann.id);
+  const b1 = await inboundVideo(P.bob, P.ann.id);
+
+  // Decoding: average rate and the longest time framesDecoded stood still.
+  const flow = (key) => {
+    const secs = (samples.at(-1).t - samples[0].t) / 1000;
+    let stall = 0;
+    let since = samples[0].t;
+    for (let i = 1; i < samples.length; i++) {
+      if (samples[i][key] > samples[i - 1][key]) since = samples[i].t;
+      else stall = Math.max(stall, samples[i].t - since);
+    }
+    return { fps: +((samples.at(-1)[key] - samples[0][key]) / secs).toFixed(1), maxStallMs: stall, secs: +secs.toFixed(1) };
+  };
+  const d = (a, b, k) => b[k] - a[k];
+  const lossy = {
+    ...flow('lossy'),
+    packetsReceived: d(l0, l1, 'packetsReceived'), packetsLost: d(l0, l1, 'packetsLost'),
+    nackCount: d(l0, l1, 'nackCount'), pliCount: d(l0, l1, 'pliCount'), framesDropped: d(l0, l1, 'framesDropped'),
+    freezeCount: d(l0, l1, 'freezeCount'), totals: l1,
+  };
+  lossy.residualLoss = +(lossy.packetsLost / Math.max(1, lossy.packetsReceived + lossy.packetsLost)).toFixed(4);
+  const bob = {
+    ...flow('bob'),
+    packetsReceived: d(b0, b1, 'packetsReceived'), packetsLost: d(b0, b1, 'packetsLost'),
+    nackCount: d(b0, b1, 'nackCount'), totals: b1,
+  };
+  const link = { udpIn: c1.seen - c0.seen, udpDropped: c1.dropped - c0.dropped };
+  link.dropRate = +(link.udpDropped / Math.max(1, link.udpIn)).toFixed(4);
+  const server = {
+    nacksIn: m1.sfu_nacks_in_total - m0.sfu_nacks_in_total,
+    retransmissions: m1.sfu_retransmissions_total - m0.sfu_retransmissions_total,
+    plisIn: m1.sfu_plis_in_total - m0.sfu_plis_in_total,
+    nacksInTotal: m1.sfu_nacks_in_total, retransmissionsTotal: m1.sfu_retransmissions_total,
+  };
+
+  run.log(`link into ${net.ns} over ${lossy.secs} s: ${link.udpDropped} of ${link.udpIn} UDP packets dropped `
+    + `(${(link.dropRate * 100).toFixed(2)} %, loss before retransmission)`);
+  run.log(`lossy <- ann video: ${lossy.fps} fps, longest stall ${lossy.maxStallMs} ms, `
+    + `${lossy.packetsReceived} packets received, ${lossy.packetsLost} lost after retransmission `
+    + `(${(lossy.residualLoss * 100).toFixed(2)} %), nackCount +${lossy.nackCount}, pliCount +${lossy.pliCount}, `
+    + `framesDropped +${lossy.framesDropped}, freezes +${lossy.freezeCount}`);
+  run.log(`bob   <- ann video: ${bob.fps} fps, longest stall ${bob.maxStallMs} ms, `
+    + `${bob.packetsReceived} packets, packetsLost ${bob.totals.packetsLost} (total), nackCount ${bob.totals.nackCount} (total)`);
+  run.log(`server /metrics over the window: sfu_nacks_in_total +${server.nacksIn}, `
+    + `sfu_retransmissions_total +${server.retransmissions}, sfu_plis_in_total +${server.plisIn}`);
+  run.summary = { ...run.summary, lossPercent: LOSS_PERCENT, link, lossy, bob, server, joinRates: rates };
+
+  const failures = [];
+  const check = (cond, msg) => { if (!cond) failures.push(msg); };
+  check(link.udpDropped > 0, `nftables dropped nothing (${JSON.stringify(link)}): the loss rule is not in effect`);
+  check(lossy.fps >= MIN_FPS, `lossy decodes ann's video at ${lossy.fps} fps (< ${MIN_FPS})`);
+  check(lossy.maxStallMs <= MAX_STALL_MS, `lossy's video from ann stalled for ${lossy.maxStallMs} ms (> ${MAX_STALL_MS})`);
+  check(lossy.nackCount > 0, `lossy sent no NACK for ann's video (nackCount +${lossy.nackCount})`);
+  check(server.nacksIn > 0, `server counted no NACKed packet (sfu_nacks_in_total +${server.nacksIn})`);
+  check(server.retransmissions > 0, `server retransmitted nothing (sfu_retransmissions_total +${server.retransmissions})`);
+  check(lossy.residualLoss <= MAX_RESIDUAL_LOSS,
+    `lossy still misses ${(lossy.residualLoss * 100).toFixed(2)} % of ann's video packets after retransmission `
+    + `(link dropped ${(link.dropRate * 100).toFixed(2)} %; allowed ${MAX_RESIDUAL_LOSS * 100} %)`);
+  check(bob.totals.packetsLost <= 2, `bob (clean link) lost ${bob.totals.packetsLost} of ann's video packets`);
+  check(bob.totals.nackCount === 0, `bob (clean link) sent ${bob.totals.nackCount} NACKs for ann's video`);
+  check(bob.fps >= MIN_FPS && bob.maxStallMs <= MAX_STALL_MS, `bob's video from ann: ${bob.fps} fps, stall ${bob.maxStallMs} ms`);
+  for (const p of all) {
+    const v = await view(p);
+    check(v.state === 'joined' && v.errors.length === 0, `${p.name}: state ${v.state}, errors ${JSON.stringify(v.errors)}`);
+  }
+  assert(failures.length === 0, failures.join('; '));
+});

@@ -104,7 +104,14 @@ typedef struct {
   uint64_t pkts, octets; /* for sender reports */
   uint8_t (*hist)[1400]; /* last BENCH_HISTORY packets (plain RTP) for NACKs */
   uint16_t *hist_len, *hist_seq;
+  bool stamp; /* also append the send time to each payload (BENCH_STAMP_*) */
 } bench_sender;
+
+/* Payload stamp: the last 5 payload bytes are 0xB3 0x9C and the 24-bit
+ * abs-send-time, for servers that do not forward that extension. */
+#define BENCH_STAMP_LEN 5
+#define BENCH_STAMP_0 0xB3
+#define BENCH_STAMP_1 0x9C
 
 void bench_sender_init(bench_sender *s, bool video, const char *mid, uint32_t ssrc, int64_t start_us);
 void bench_sender_free(bench_sender *s);
@@ -157,6 +164,7 @@ typedef struct {
   const char *ufrag, *pwd, *fingerprint;
   char **cands; /* NULL-terminated "candidate:..." values */
   uint64_t session_id;
+  const char *setup; /* publish offer: NULL = actpass */
 } bench_sdp_local;
 
 /* Publish offer: BUNDLE, sendonly audio (opus) and/or video (VP8) with ssrcs. */
@@ -193,6 +201,7 @@ unsigned bench_ws_live(void);
 
 typedef struct bench_room {
   char name[64];
+  unsigned index;
   GPtrArray *members; /* bench_peer*, borrowed */
   unsigned sending;   /* members whose media is flowing */
 } bench_room;
@@ -203,6 +212,7 @@ typedef struct {
   bench_clip clip;
   char *url;                      /* ws://127.0.0.1:PORT/ws */
   bool janus;                     /* url speaks the Janus API */
+  bool stamp;                     /* publishers stamp payloads too (see BENCH_STAMP_LEN) */
   unsigned janus_room;            /* VideoRoom id base */
   const char *const *local_addrs; /* where our candidates are gathered */
   const char *const *allow_addrs; /* remote candidate address prefixes used */
@@ -239,8 +249,9 @@ typedef struct bench_peer {
   uint64_t jsession, jhandle_pub, jhandle_sub;
   unsigned jtx;
   int64_t jnext_keepalive_us;
-  char jfeeds[4][32];
-  unsigned njfeeds;
+  char jfeeds[64][32], jpending[64][32]; /* feeds subscribed / to subscribe */
+  unsigned njfeeds, njpending;
+  bool jsub_busy, jsub_attaching, jsub_joined, jsub_trickled;
 } bench_peer;
 
 bench_peer *bench_peer_new(bench_run *run, bench_room *room, unsigned idx, bool pub_audio, bool pub_video);

@@ -39,7 +39,7 @@ typedef struct {
   char *local_addr, *allow_addr;
   unsigned verbose;
   char *room_prefix;
-  bool make_media_only;
+  bool make_media_only, stamp;
 } opts;
 
 typedef enum {
@@ -99,6 +99,7 @@ static void log_filter(const gchar *dom, GLogLevelFlags lvl, const gchar *msg, g
 static bench_room *room_new(pass *ps, unsigned i) {
   bench_room *r = g_new0(bench_room, 1);
   snprintf(r->name, sizeof r->name, "%s-r%u", ps->o->room_prefix, i);
+  r->index = i;
   r->members = g_ptr_array_new();
   g_ptr_array_add(ps->rooms, r);
   return r;
@@ -450,6 +451,7 @@ static void usage(FILE *f) {
           "  --ramp-mode         add subscribers to room 0 until loss > --max-loss %% (1)\n"
           "                      or p99 delay > --max-p99 ms (100); --step N, --step-time S, --ramp-max N\n"
           "  --media-dir DIR     where the ffmpeg-made clips are kept (default %s)\n"
+          "  --payload-stamp     also put the send time in the last 5 payload bytes (on with --janus)\n"
           "  --local-addr IP     address our candidates use (default 127.0.0.1)\n"
           "  --allow-addr PFX    server candidate addresses used (default 127.)\n"
           "  --json              print JSON instead of the table; --json-out FILE also writes it\n"
@@ -518,6 +520,7 @@ static int parse(opts *o, int argc, char **argv) {
     O_HELP,
     O_PREFIX,
     O_MAKE_MEDIA,
+    O_STAMP,
   };
   static const struct option lo[] = {
       {"preset", 1, 0, O_PRESET},
@@ -547,6 +550,7 @@ static int parse(opts *o, int argc, char **argv) {
       {"room-prefix", 1, 0, O_PREFIX},
       {"help", 0, 0, O_HELP},
       {"make-media-only", 0, 0, O_MAKE_MEDIA},
+      {"payload-stamp", 0, 0, O_STAMP},
       {0, 0, 0, 0},
   };
   /* The preset first, so that flags override it wherever they stand. */
@@ -637,6 +641,9 @@ static int parse(opts *o, int argc, char **argv) {
     case O_MAKE_MEDIA:
       o->make_media_only = true;
       break;
+    case O_STAMP:
+      o->stamp = true;
+      break;
     case 'v':
       o->verbose++;
       break;
@@ -719,6 +726,7 @@ int main(int argc, char **argv) {
   run.local_addrs = local;
   run.allow_addrs = allow;
   run.verbose = o.verbose;
+  run.stamp = o.janus != NULL || o.stamp; /* same packets for both servers */
   run.ctx = g_main_context_default();
   run.join_ms = g_array_new(FALSE, FALSE, sizeof(double));
   bench_hist_init(&run.delay);

@@ -259,6 +259,14 @@ static void send_frame(bench_sender *s, const bench_frame *f, tp_peer *peer, int
     }
     memcpy(b + off, f->data + done, part);
     off += part;
+    if (s->stamp) {
+      uint32_t ast = bench_ast(now_us);
+      b[off++] = BENCH_STAMP_0;
+      b[off++] = BENCH_STAMP_1;
+      b[off++] = (uint8_t)(ast >> 16);
+      b[off++] = (uint8_t)(ast >> 8);
+      b[off++] = (uint8_t)ast;
+    }
     done += part;
     s->hist_len[slot] = (uint16_t)off;
     s->hist_seq[slot] = s->seq;

@@ -267,10 +267,15 @@ int bench_peer_make_pub_offer(bench_peer *p, char **offer_out) {
     int64_t now = g_get_monotonic_time();
     bench_sender_init(&p->snd[0], false, "0", g_random_int_range(1, G_MAXINT32), now);
     bench_sender_init(&p->snd[1], true, "1", g_random_int_range(1, G_MAXINT32), now);
+    p->snd[0].stamp = p->snd[1].stamp = p->run->stamp;
     p->snd_init = true;
   }
   bench_sdp_local l;
   local_of(p, p->pub, &l);
+  /* Janus answers an actpass offer with setup:active (it takes the DTLS
+   * client role); our transport is DTLS client on both connections, so
+   * towards Janus the offer says active. Our server answers passive. */
+  if (p->run->janus) l.setup = "active";
   char stream[80];
   snprintf(stream, sizeof stream, "bench-%s", p->name);
   *offer_out =

@@ -37,10 +37,15 @@ static inline void seen_set(bench_rstream *s, uint64_t e, bool v) {
 
 static void sample_delay(const bench_rstream *s, const uint8_t *pkt, const sfu_rtp_hdr *h, int64_t now_us,
                          bench_hist *delay) {
-  if (!delay || !s->ext_ast) return;
-  size_t l;
-  const uint8_t *e = sfu_rtp_ext_find(pkt, h, s->ext_ast, &l);
-  if (!e || l != 3) return;
+  if (!delay) return;
+  size_t l = 0;
+  const uint8_t *e = s->ext_ast ? sfu_rtp_ext_find(pkt, h, s->ext_ast, &l) : NULL;
+  if (!e || l != 3) {
+    /* No abs-send-time: the payload stamp, if there is one. */
+    const uint8_t *t = pkt + h->payload_off + h->payload_len - BENCH_STAMP_LEN;
+    if (h->payload_len < BENCH_STAMP_LEN || t[0] != BENCH_STAMP_0 || t[1] != BENCH_STAMP_1) return;
+    e = t + 2;
+  }
   uint32_t then = ((uint32_t)e[0] << 16) | ((uint32_t)e[1] << 8) | e[2];
   bench_hist_add(delay, bench_ast_delta_us(bench_ast(now_us), then));
 }

@@ -23,7 +23,7 @@ static void send_section(GString *s, const bench_sdp_local *l, const bench_sende
                          bool first) {
   bool v = snd->video;
   g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", v ? "video" : "audio", snd->pt);
-  transport_lines(s, l, "actpass", first);
+  transport_lines(s, l, l->setup ? l->setup : "actpass", first);
   g_string_append_printf(s, "a=mid:%s\r\n", snd->mid);
   if (!v)
     g_string_append_printf(s, "a=extmap:%d urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",

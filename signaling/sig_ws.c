@@ -19,6 +19,7 @@ typedef struct {
   char ip[64];
   double tokens; /* message rate bucket */
   int64_t tokens_at_us;
+  bool limited; /* dropping messages; the first drop was answered */
 } ws_conn;
 
 /* One HTTP API request (mounts other than files). */
@@ -164,19 +165,30 @@ static bool rate_ok(sig_ws *ws, ws_conn *c) {
   return true;
 }
 
+/* Every message counts against the rate, valid or not, and is checked
+ * before it is parsed: a flood costs no JSON parsing. While over the limit
+ * messages are dropped; only the first drop of a burst is answered, so a
+ * client that does not read cannot grow its output queue. */
+static bool admit(sig_ws *ws, ws_conn *c) {
+  if (!rate_ok(ws, c)) {
+    if (!c->limited)
+      conn_queue(c, sig_proto_error("rate_limited", "too many messages; slow down (messages dropped)", NULL),
+                 false);
+    c->limited = true;
+    return false;
+  }
+  c->limited = false;
+  return true;
+}
+
 static void handle_message(sig_ws *ws, ws_conn *c) {
+  if (!admit(ws, c)) return;
   sig_req *req = g_new0(sig_req, 1);
   const char *code = NULL;
   char msg[256], type[48];
   if (sig_proto_decode(c->rx->str, c->rx->len, req, &code, msg, sizeof msg, type, sizeof type) != 0) {
     g_free(req);
     conn_queue(c, sig_proto_error(code, msg, type), false);
-    return;
-  }
-  if (!rate_ok(ws, c)) {
-    sig_req_clear(req);
-    g_free(req);
-    conn_queue(c, sig_proto_error("rate_limited", "too many messages; slow down", type), false);
     return;
   }
   in_item *it = g_new0(in_item, 1);
@@ -225,8 +237,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
       conn_queue(c, sig_proto_error("too_large", m, NULL), true);
       return 0;
     }
-    if (lws_frame_is_binary(wsi)) {
-      conn_queue(c, sig_proto_error("bad_json", "binary frames are not part of the protocol", NULL), false);
+    if (lws_frame_is_binary(wsi)) { /* answered once per message, not per fragment */
+      if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && admit(ws, c))
+        conn_queue(c, sig_proto_error("bad_json", "binary frames are not part of the protocol", NULL), false);
       g_string_truncate(c->rx, 0);
       return 0;
     }
@@ -284,8 +297,9 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 static int api_respond(sig_ws *ws, struct lws *wsi, http_pss *h, const char *method) {
   char uri[256] = "", auth[256] = "";
-  if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
-    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_POST_URI);
+  char *u = NULL;
+  int ulen = 0;
+  if (lws_http_get_uri_and_method(wsi, &u, &ulen) >= 0 && u && ulen > 0) snprintf(uri, sizeof uri, "%.*s", ulen, u);
   lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
   h->status = 404;
   h->ctype = "text/plain";
@@ -307,11 +321,16 @@ static int cb_api(struct lws *wsi, enum lws_callback_reasons reason, void *user,
   sig_ws *ws = lws_context_user(lws_get_context(wsi));
   http_pss *h = user;
   switch (reason) {
-  case LWS_CALLBACK_HTTP:
+  case LWS_CALLBACK_HTTP: {
     h->body = NULL;
-    /* A POST answers once its (ignored) body has been read. */
-    if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0) return 0;
-    return api_respond(ws, wsi, h, "GET");
+    char *u;
+    int ulen, m = lws_http_get_uri_and_method(wsi, &u, &ulen);
+    char clen[16] = "";
+    lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+    /* A POST with a body answers once the (ignored) body has been read. */
+    if (m == LWSHUMETH_POST && atoi(clen) > 0) return 0;
+    return api_respond(ws, wsi, h, m == LWSHUMETH_POST ? "POST" : m == LWSHUMETH_GET ? "GET" : "OTHER");
+  }
   case LWS_CALLBACK_HTTP_BODY:
     return 0;
   case LWS_CALLBACK_HTTP_BODY_COMPLETION:

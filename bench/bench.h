@@ -258,7 +258,8 @@ bench_peer *bench_peer_new(bench_run *run, bench_room *room, unsigned idx, bool 
 void bench_peer_start(bench_peer *p, int64_t now_us);
 /* Media due, RTCP (NACK, PLI, RR, SR), join timeout. Called every few ms. */
 void bench_peer_tick(bench_peer *p, int64_t now_us, bool media_on);
-/* Sends leave, closes the WebSocket and both transports. */
+/* Stops media, sends leave and closes the WebSocket (the transports are
+ * closed by bench_peer_free, after the server has had the leave). */
 void bench_peer_leave(bench_peer *p);
 void bench_peer_free(bench_peer *p);
 void bench_peer_fail(bench_peer *p, const char *why);

@@ -487,15 +487,17 @@ void bench_peer_leave(bench_peer *p) {
     bench_ws_close(p->ws);
     p->ws = NULL;
   }
+  /* The transports stay until bench_peer_free: closing them now would
+   * send DTLS close_notify ahead of the leave message. */
   p->state = BP_GONE;
-  tp_peer_free(p->sub);
-  tp_peer_free(p->pub);
-  p->sub = p->pub = NULL;
 }
 
 void bench_peer_free(bench_peer *p) {
   if (!p) return;
   bench_peer_leave(p);
+  tp_peer_free(p->sub);
+  tp_peer_free(p->pub);
+  p->sub = p->pub = NULL;
   if (p->snd_init)
     for (int k = 0; k < 2; k++)
       bench_sender_free(&p->snd[k]);

@@ -109,6 +109,18 @@ export function cutLink(net) {
   run('ip', ['link', 'set', net.rootIf, 'down']);
 }
 
+// The same seen from the server, with its own interface untouched: everything into and out of the
+// namespace is silently dropped (nftables in the namespace), the veth stays up.
+export function blackhole(net) {
+  const rules = [
+    'table inet sfublackhole {',
+    '  chain in { type filter hook input priority -10; policy drop; }',
+    '  chain out { type filter hook output priority -10; policy drop; }',
+    '}',
+  ].join('\n');
+  run('ip', ['netns', 'exec', net.ns, 'nft', '-f', '-'], { input: rules });
+}
+
 // An executable that starts Chromium inside the namespace, for playwright's executablePath.
 export function chromiumWrapper(net) {
   if (!net.tmpDir) net.tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), `${net.ns}-`));

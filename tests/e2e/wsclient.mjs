@@ -37,7 +37,9 @@ export class WsClient {
     this.all = [];
     this.waiters = [];
     this.closeInfo = null;
-    this.ws = new WebSocket(url, opts.protocols);
+    // headers (e.g. Origin): an extension of Node's (undici's) WebSocket, not in browsers.
+    this.ws = opts.headers ? new WebSocket(url, { protocols: opts.protocols, headers: opts.headers })
+      : new WebSocket(url, opts.protocols);
     this.opened = new Promise((resolve, reject) => {
       this.ws.onopen = () => resolve(this);
       this.ws.onerror = (e) => reject(new Error(`${name}: cannot open ${url}: ${e.message || e.type}`));
@@ -132,8 +134,8 @@ export const brief = (m) => (m.type === 'error' ? `error ${m.code}: ${m.message}
   + (m.sdp ? ` sdp(${m.sdp.length}B)` : '');
 
 // Joins and takes `joined` and the first sub `offer`.
-export async function joinRoom(url, name, room, extra = {}) {
-  const c = await WsClient.open(url, name);
+export async function joinRoom(url, name, room, extra = {}, opts = {}) {
+  const c = await WsClient.open(url, name, opts);
   c.send({ type: 'join', room, name, ...extra });
   const joined = await c.nextType('joined');
   const offer = await c.next((m) => m.type === 'offer' && m.pc === 'sub', 5000, 'sub offer');

@@ -190,7 +190,11 @@ int sig_token_verify(const char *secret, const char *token, int64_t now_s, sig_t
     snprintf(out->identity, sizeof out->identity, "%s", json_is_string(sub) ? json_string_value(sub) : "");
     out->can_publish = pub ? json_is_true(pub) : true;
     out->can_subscribe = subscribe ? json_is_true(subscribe) : true;
+    /* Rounded up: with whole-second clocks, now_s >= exp exactly when
+     * now_s >= ceil(exp), so the claims say what was checked and a token
+     * minted from them again is valid for the same seconds. */
     out->exp = (int64_t)expd;
+    if ((double)out->exp < expd) out->exp++;
   }
   rc = 0;
 done:

@@ -121,6 +121,12 @@ static void test_expired(void **state) {
   free(t);
   /* A non-integer NumericDate is allowed (RFC 7519). */
   assert_int_equal(verify_payload("{\"room\":\"r\",\"exp\":1700000000.5}", &out, err, sizeof err), 0);
+  assert_int_equal(out.exp, NOW + 1); /* rounded up: the claims still verify at NOW once minted again */
+  char *again = sig_token_mint(SECRET, &out);
+  assert_int_equal(verify(again, &out, err, sizeof err), 0);
+  assert_int_equal(sig_token_verify(SECRET, again, NOW + 1, &out, err, sizeof err), -ETIMEDOUT);
+  free(again);
+  assert_int_equal(verify_payload("{\"room\":\"r\",\"exp\":-1.5}", &out, err, sizeof err), -ETIMEDOUT);
   assert_int_equal(verify_payload("{\"room\":\"r\",\"exp\":1699999999.5}", &out, err, sizeof err),
                    -ETIMEDOUT);
   /* nbf in the future */

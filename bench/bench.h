@@ -307,5 +307,7 @@ typedef struct {
 
 void bench_report_table(FILE *f, const bench_result *r, size_t n);
 void bench_report_json(FILE *f, const bench_result *r, size_t n);
+/* nrep runs of nsrv servers each (r[i * nsrv + s]): medians, min, max, ratios. */
+void bench_report_repeats(FILE *f, const bench_result *r, size_t nsrv, size_t nrep, bool json);
 
 #endif

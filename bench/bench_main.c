@@ -40,6 +40,7 @@ typedef struct {
   unsigned verbose;
   char *room_prefix;
   bool make_media_only, stamp;
+  unsigned repeat;
 } opts;
 
 typedef enum {
@@ -454,6 +455,7 @@ static void usage(FILE *f) {
           "  --payload-stamp     also put the send time in the last 5 payload bytes (on with --janus)\n"
           "  --local-addr IP     address our candidates use (default 127.0.0.1)\n"
           "  --allow-addr PFX    server candidate addresses used (default 127.)\n"
+          "  --repeat N          N passes (each: joins, window, leave); medians with min and max\n"
           "  --json              print JSON instead of the table; --json-out FILE also writes it\n"
           "  -v                  more logging (twice: transport logs)\n",
           BENCH_MEDIA_DIR);
@@ -521,6 +523,7 @@ static int parse(opts *o, int argc, char **argv) {
     O_PREFIX,
     O_MAKE_MEDIA,
     O_STAMP,
+    O_REPEAT,
   };
   static const struct option lo[] = {
       {"preset", 1, 0, O_PRESET},
@@ -551,6 +554,7 @@ static int parse(opts *o, int argc, char **argv) {
       {"help", 0, 0, O_HELP},
       {"make-media-only", 0, 0, O_MAKE_MEDIA},
       {"payload-stamp", 0, 0, O_STAMP},
+      {"repeat", 1, 0, O_REPEAT},
       {0, 0, 0, 0},
   };
   /* The preset first, so that flags override it wherever they stand. */
@@ -644,6 +648,9 @@ static int parse(opts *o, int argc, char **argv) {
     case O_STAMP:
       o->stamp = true;
       break;
+    case O_REPEAT:
+      ok = num(optarg, 1, 100, &v), o->repeat = (unsigned)v;
+      break;
     case 'v':
       o->verbose++;
       break;
@@ -736,25 +743,40 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  bench_result res[2];
-  size_t nres = 0;
-  run_pass(&o, &run, loop, o.server, false, o.server_pid, &res[nres++]);
-  if (o.janus && !g_interrupted) {
-    run.janus_room = 1000 + (unsigned)(getpid() % 1000) * 10;
-    run_pass(&o, &run, loop, o.janus, true, o.janus_pid, &res[nres++]);
-  }
-
-  if (o.json)
-    bench_report_json(stdout, res, nres);
-  else
-    bench_report_table(stdout, res, nres);
-  if (o.json_out) {
-    FILE *f = fopen(o.json_out, "w");
-    if (f) {
-      bench_report_json(f, res, nres);
-      fclose(f);
+  /* Passes: ours, then Janus's, repeated; interleaved so that the machine's
+   * noise falls on both alike. */
+  unsigned nrep = o.repeat ? o.repeat : 1;
+  size_t nsrv = o.janus ? 2 : 1;
+  bench_result *res = g_new0(bench_result, nrep * nsrv);
+  unsigned done = 0;
+  char *base_prefix = g_strdup(o.room_prefix);
+  for (unsigned i = 0; i < nrep && !g_interrupted; i++) {
+    char pfx[96];
+    snprintf(pfx, sizeof pfx, "%s-%u", base_prefix, i);
+    o.room_prefix = pfx;
+    run_pass(&o, &run, loop, o.server, false, o.server_pid, &res[i * nsrv]);
+    if (o.janus && !g_interrupted) {
+      run.janus_room = 100000u + (unsigned)(getpid() % 1000) * 100000u + i * 20000u;
+      run_pass(&o, &run, loop, o.janus, true, o.janus_pid, &res[i * nsrv + 1]);
     }
+    done = i + 1;
+    if (nrep > 1 && !o.json)
+      fprintf(stderr, "sfu-bench: run %u of %u done: %.2f us/pkt%s\n", done, nrep, res[i * nsrv].us_per_pkt,
+              o.janus ? " (ours)" : "");
   }
+  o.room_prefix = base_prefix;
+
+  FILE *outs[2] = {stdout, o.json_out ? fopen(o.json_out, "w") : NULL};
+  for (int k = 0; k < 2; k++) {
+    if (!outs[k]) continue;
+    bool json = k == 1 || o.json;
+    if (done <= 1)
+      (json ? bench_report_json : bench_report_table)(outs[k], res, nsrv);
+    else
+      bench_report_repeats(outs[k], res, nsrv, done, json);
+    if (k == 1) fclose(outs[k]);
+  }
+  size_t nres = done * nsrv;
 
   bench_ws_shutdown();
   g_main_loop_unref(loop);
@@ -762,6 +784,7 @@ int main(int argc, char **argv) {
   g_array_free(run.join_ms, TRUE);
   tp_cert_free(run.cert);
   bench_clip_free(&run.clip);
+  g_free(base_prefix);
   /* Exit status: 0 only if every join succeeded and every stream arrived. */
   int rc = 0;
   for (size_t i = 0; i < nres; i++)
@@ -769,5 +792,6 @@ int main(int argc, char **argv) {
                     : res[i].joins_failed || res[i].streams_delivered < res[i].streams_expected ||
                           !res[i].streams_expected)
       rc = 3;
+  g_free(res);
   return g_interrupted ? 130 : rc;
 }

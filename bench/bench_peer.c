@@ -459,7 +459,12 @@ static void pub_rtcp(bench_peer *p, int64_t now) {
 
 void bench_peer_tick(bench_peer *p, int64_t now, bool media_on) {
   if (p->state == BP_JOINING && now - p->t_start > JOIN_TIMEOUT_US) {
-    bench_peer_fail(p, "join timed out (15 s)");
+    char w[160];
+    snprintf(w, sizeof w, "join timed out (15 s): WebSocket %s, id %s, sub %s, pub %s",
+             p->t_open ? "open" : "not open", p->id[0] ? p->id : "-",
+             p->sub ? tp_state_name(tp_peer_state(p->sub)) : "-",
+             p->pub ? tp_state_name(tp_peer_state(p->pub)) : "-");
+    bench_peer_fail(p, w);
     return;
   }
   if (p->state != BP_UP && p->state != BP_JOINING) return;

@@ -224,3 +224,175 @@ void bench_report_json(FILE *f, const bench_result *r, size_t n) {
   fprintf(f, "%s\n", s);
   free(s);
 }
+
+/* ---- several runs: medians with min and max ---- */
+
+typedef struct {
+  const char *name, *key, *fmt;
+  double (*get)(const bench_result *r);
+} metric;
+
+static double g_us(const bench_result *r) {
+  return r->us_per_pkt;
+}
+static double g_ppc(const bench_result *r) {
+  return r->pps_per_core;
+}
+static double g_cpu(const bench_result *r) {
+  return r->server_cpu_s < 0 ? -1 : r->server_cpu_pct;
+}
+static double g_out(const bench_result *r) {
+  return r->out_pps;
+}
+static double g_in(const bench_result *r) {
+  return r->in_pps;
+}
+static double g_lossb(const bench_result *r) {
+  return r->loss_before_pct;
+}
+static double g_lossa(const bench_result *r) {
+  return r->loss_after_pct;
+}
+static double g_d50(const bench_result *r) {
+  return r->delay_p50;
+}
+static double g_d99(const bench_result *r) {
+  return r->delay_p99;
+}
+static double g_j50(const bench_result *r) {
+  return r->join_samples ? r->join_p50 : -1;
+}
+static double g_j95(const bench_result *r) {
+  return r->join_samples ? r->join_p95 : -1;
+}
+static double g_rss(const bench_result *r) {
+  return r->server_rss_peak_kb > 0 ? r->server_rss_peak_kb / 1024.0 : -1;
+}
+static double g_fail(const bench_result *r) {
+  return r->joins_failed + r->drops;
+}
+static double g_deliv(const bench_result *r) {
+  return r->streams_expected ? 100.0 * r->streams_delivered / r->streams_expected : -1;
+}
+static double g_bench(const bench_result *r) {
+  return r->bench_cpu_pct;
+}
+static double g_held(const bench_result *r) {
+  return r->ramp ? (double)r->ramp_held_subs : -1;
+}
+
+static const metric metrics[] = {
+    {"CPU us per forwarded packet", "us_per_forwarded_pkt", "%.2f", g_us},
+    {"forwarded pkt/s per core", "forwarded_pps_per_core", "%.0f", g_ppc},
+    {"server CPU (% of one core)", "server_cpu_pct", "%.1f", g_cpu},
+    {"server out (pkt/s)", "out_pps", "%.0f", g_out},
+    {"server in (pkt/s)", "in_pps", "%.0f", g_in},
+    {"streams delivered (%)", "streams_delivered_pct", "%.1f", g_deliv},
+    {"joins failed + dropped", "joins_failed", "%.0f", g_fail},
+    {"loss before rtx (%)", "loss_before_pct", "%.3f", g_lossb},
+    {"loss after rtx (%)", "loss_after_pct", "%.3f", g_lossa},
+    {"one-way delay p50 (ms)", "delay_p50_ms", "%.2f", g_d50},
+    {"one-way delay p99 (ms)", "delay_p99_ms", "%.2f", g_d99},
+    {"join time p50 (ms)", "join_p50_ms", "%.0f", g_j50},
+    {"join time p95 (ms)", "join_p95_ms", "%.0f", g_j95},
+    {"server RSS peak (MiB)", "rss_peak_mib", "%.1f", g_rss},
+    {"bench CPU (% of one core)", "bench_cpu_pct", "%.1f", g_bench},
+    {"ramp: subscribers held", "ramp_held_subs", "%.0f", g_held},
+};
+
+typedef struct {
+  double med, min, max;
+  size_t n;
+} agg;
+
+static agg aggregate(GArray *v) {
+  agg a = {-1, -1, -1, v->len};
+  if (!v->len) return a;
+  a.med = bench_samples_pct(v, 50);
+  a.min = bench_samples_pct(v, 0);
+  a.max = bench_samples_pct(v, 100);
+  if (v->len % 2 == 0) { /* true median of an even count */
+    double lo = bench_samples_pct(v, 100.0 * (double)(v->len / 2 - 1) / (double)(v->len - 1));
+    double hi = bench_samples_pct(v, 100.0 * (double)(v->len / 2) / (double)(v->len - 1));
+    a.med = (lo + hi) / 2;
+  }
+  return a;
+}
+
+static void agg_text(char *b, size_t n, agg a, const char *fmt) {
+  if (!a.n) {
+    snprintf(b, n, "-");
+    return;
+  }
+  char m[16], lo[16], hi[16];
+  snprintf(m, sizeof m, fmt, a.med);
+  snprintf(lo, sizeof lo, fmt, a.min);
+  snprintf(hi, sizeof hi, fmt, a.max);
+  snprintf(b, n, "%s [%s-%s]", m, lo, hi);
+}
+
+static json_t *agg_json(agg a) {
+  if (!a.n) return json_null();
+  return json_pack("{s:f, s:f, s:f, s:i}", "median", a.med, "min", a.min, "max", a.max, "n", (int)a.n);
+}
+
+void bench_report_repeats(FILE *f, const bench_result *r, size_t nsrv, size_t nrep, bool json) {
+  json_t *summary = json_object();
+  if (!json) {
+    fprintf(f,
+            "\nsfu-bench: preset %s, %u room(s) x %u participants, %u publisher(s) per room, %s; %zu runs\n",
+            r[0].preset, r[0].rooms, r[0].per_room, r[0].publishers,
+            r[0].video ? "audio+video" : "audio only", nrep);
+    fprintf(f, "%-30s %-28s", "median [min-max]", r[0].label);
+    if (nsrv > 1) fprintf(f, " %-28s %s", r[1].label, "ratio janus/sfu (per run)");
+    fputc('\n', f);
+  }
+  for (size_t m = 0; m < G_N_ELEMENTS(metrics); m++) {
+    GArray *v[3];
+    for (int k = 0; k < 3; k++)
+      v[k] = g_array_new(FALSE, FALSE, sizeof(double));
+    for (size_t i = 0; i < nrep; i++) {
+      double x[2] = {-1, -1};
+      for (size_t s = 0; s < nsrv; s++) {
+        x[s] = metrics[m].get(&r[i * nsrv + s]);
+        if (x[s] >= 0) g_array_append_val(v[s], x[s]);
+      }
+      if (nsrv > 1 && x[0] > 0 && x[1] >= 0) {
+        double q = x[1] / x[0];
+        g_array_append_val(v[2], q);
+      }
+    }
+    agg a[3] = {aggregate(v[0]), aggregate(v[1]), aggregate(v[2])};
+    if (a[0].n || a[1].n) {
+      if (json) {
+        json_t *o = json_pack("{s:o}", r[0].label, agg_json(a[0]));
+        if (nsrv > 1) {
+          json_object_set_new(o, r[1].label, agg_json(a[1]));
+          json_object_set_new(o, "ratio", agg_json(a[2]));
+        }
+        json_object_set_new(summary, metrics[m].key, o);
+      } else {
+        char t[3][64];
+        for (int k = 0; k < 3; k++)
+          agg_text(t[k], sizeof t[k], a[k], k == 2 ? "%.2f" : metrics[m].fmt);
+        fprintf(f, "%-30s %-28s", metrics[m].name, t[0]);
+        if (nsrv > 1) fprintf(f, " %-28s %s", t[1], t[2]);
+        fputc('\n', f);
+      }
+    }
+    for (int k = 0; k < 3; k++)
+      g_array_free(v[k], TRUE);
+  }
+  if (json) {
+    json_t *runs = json_array();
+    for (size_t i = 0; i < nrep * nsrv; i++)
+      json_array_append_new(runs, result_json(&r[i]));
+    json_t *top = json_pack("{s:i, s:o, s:o}", "runs_count", (int)nrep, "summary", summary, "runs", runs);
+    char *s = json_dumps(top, JSON_INDENT(2));
+    json_decref(top);
+    fprintf(f, "%s\n", s);
+    free(s);
+  } else {
+    json_decref(summary);
+  }
+}

@@ -39,6 +39,16 @@ void app_broadcast(sig_app *app, room *r, session *except, char *json) {
   free(json);
 }
 
+const double SIG_HIST_BOUNDS[SIG_HIST_N - 1] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+void sig_hist_observe(sig_hist *h, double seconds) {
+  int i = 0;
+  while (i < SIG_HIST_N - 1 && seconds > SIG_HIST_BOUNDS[i]) i++;
+  h->bucket[i]++;
+  h->count++;
+  h->sum += seconds;
+}
+
 session *app_find(sig_app *app, uint64_t conn) { return g_hash_table_lookup(app->sessions, &conn); }
 
 static json_t *participant_json(session *m) {
@@ -167,6 +177,7 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   s->can_subscribe = claims.can_subscribe;
   g_strlcpy(s->ip, ip ? ip : "", sizeof s->ip);
   s->sdp_id = g_random_int();
+  s->join_us = g_get_monotonic_time();
   for (int i = 0; i < 2; i++) s->ref[i] = (pcref){s, i};
   s->early_cands = g_ptr_array_new_with_free_func(free);
   sub_init(s);
@@ -361,6 +372,8 @@ void sig_app_get_stats(sig_app *app, sig_app_stats *out) {
   out->leaves = app->leaves;
   out->join_errors = app->join_errors;
   out->router = app->rstats;
+  out->join_latency = app->join_latency;
+  out->first_packet = app->first_packet;
 }
 
 static json_t *peer_json(tp_peer *p) {

@@ -34,12 +34,25 @@ typedef struct {
   const char *turn_username, *turn_password;
 } sig_app_config;
 
+/* Latency histogram (seconds), Prometheus style: bucket i counts
+ * observations <= SIG_HIST_BOUNDS[i]; the last bucket is +Inf. */
+#define SIG_HIST_N 10
+extern const double SIG_HIST_BOUNDS[SIG_HIST_N - 1];
+typedef struct {
+  uint64_t bucket[SIG_HIST_N]; /* not cumulative */
+  uint64_t count;
+  double sum;
+} sig_hist;
+void sig_hist_observe(sig_hist *h, double seconds);
+
 /* Live figures for metrics and the admin API (copied on the media thread). */
 typedef struct {
   unsigned rooms, participants, publishers, subscriptions;
   uint64_t joins, leaves, join_errors;
   sfu_router_stats router;
   uint64_t srtp_in_errors;
+  sig_hist join_latency;      /* join request -> subscriber transport connected */
+  sig_hist first_packet;      /* join request -> first media packet forwarded to it */
 } sig_app_stats;
 
 sig_app *sig_app_new(const sig_app_config *cfg);

@@ -62,6 +62,8 @@ struct session {
   bool dead;
   bool can_publish, can_subscribe; /* from the token; both true when rooms are open */
   char identity[72];               /* the token's "sub", "" if none */
+  int64_t join_us;                 /* monotonic time of the join request */
+  bool first_packet_seen;          /* first forwarded packet observed in the histogram */
 };
 
 /* Owned by app->rooms; members borrowed. Freed when the last one leaves. */
@@ -78,6 +80,7 @@ struct sig_app {
   uint64_t next_pid;
   sfu_router_stats rstats;
   uint64_t joins, leaves, join_errors;
+  sig_hist join_latency, first_packet;
   guint tick_id;
   GSource *tick_src;
   bool draining;

@@ -37,8 +37,10 @@ static void on_state(void *ud, tp_state st, const char *why) {
     g_message("room %s: %s %s connected (%s)", s->room ? s->room->name : "-", s->id, pcn,
               tp_peer_srtp_profile(s->peer[ref->pc]) ? tp_peer_srtp_profile(s->peer[ref->pc]) : "?");
     s->connected[ref->pc] = true;
-    if (ref->pc == SIG_PC_SUB)
+    if (ref->pc == SIG_PC_SUB) {
+      sig_hist_observe(&s->app->join_latency, (double)(g_get_monotonic_time() - s->join_us) / 1e6);
       sub_update_running(s);
+    }
     else
       for (int k = 0; k < 2; k++)
         if (s->prod[k]) sfu_producer_request_keyframe(s->prod[k], g_get_monotonic_time());
@@ -191,6 +193,11 @@ static gboolean tick(gpointer ud) {
   while (g_hash_table_iter_next(&it, NULL, &v)) {
     session *s = v;
     if (s->dead) continue;
+    /* Tick resolution (20 ms) is plenty for a histogram in seconds. */
+    if (!s->first_packet_seen && s->peer[SIG_PC_SUB] && tp_peer_get_stats(s->peer[SIG_PC_SUB])->rtp_out) {
+      s->first_packet_seen = true;
+      sig_hist_observe(&app->first_packet, (double)(now - s->join_us) / 1e6);
+    }
     for (int k = 0; k < 2; k++)
       if (s->prod[k]) sfu_producer_tick(s->prod[k], now);
     for (guint i = 0; i < s->secs->len; i++) {

@@ -11,6 +11,19 @@ static void metric(GString *o, const char *name, const char *type, const char *h
   g_string_append_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
 }
 
+static void histogram(GString *o, const char *name, const char *help, const sig_hist *h) {
+  g_string_append_printf(o, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+  uint64_t cum = 0;
+  for (int i = 0; i < SIG_HIST_N; i++) {
+    cum += h->bucket[i];
+    if (i < SIG_HIST_N - 1)
+      g_string_append_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, SIG_HIST_BOUNDS[i], (unsigned long long)cum);
+    else
+      g_string_append_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+  }
+  g_string_append_printf(o, "%s_sum %.6f\n%s_count %llu\n", name, h->sum, name, (unsigned long long)h->count);
+}
+
 /* utime+stime in seconds and resident bytes, from /proc/self. */
 static void self_usage(double *cpu_s, double *rss_bytes) {
   *cpu_s = 0;
@@ -53,6 +66,10 @@ char *sig_metrics_format(const sig_app_stats *st) {
   metric(o, "sfu_plis_in_total", "counter", "Keyframe requests from subscribers.", (double)st->router.plis_in);
   metric(o, "sfu_plis_out_total", "counter", "Keyframe requests sent to publishers.", (double)st->router.plis_out);
   metric(o, "sfu_srtp_errors_total", "counter", "Incoming SRTP/SRTCP packets dropped (auth or replay).", (double)st->srtp_in_errors);
+  histogram(o, "sfu_join_latency_seconds", "Join request to the subscriber transport connected.",
+            &st->join_latency);
+  histogram(o, "sfu_first_packet_seconds", "Join request to the first media packet forwarded to the participant.",
+            &st->first_packet);
   double cpu, rss;
   self_usage(&cpu, &rss);
   metric(o, "process_cpu_seconds_total", "counter", "User and system CPU time of the server process.", cpu);

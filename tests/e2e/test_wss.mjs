@@ -8,8 +8,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { Fatal, Run, assert, freePort, poll, view } from './harness.mjs';
-import { WsClient, joinRoom, reexecIfNeeded, startServerWithConfig, writeConfig } from './wsclient.mjs';
+import { Run, assert, freePort } from './harness.mjs';
+import {
+  WsClient, joinRoom, openJoined, reexecIfNeeded, startServerWithConfig, writeConfig,
+} from './wsclient.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
 if (!sfuBin || !srcDir) {
@@ -102,12 +104,7 @@ if (!reexecIfNeeded({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })) {
 
     // A real page over HTTPS (a secure context): joins.
     await run.launchBrowser(['--ignore-certificate-errors']);
-    const p = await run.open('yan', `https://localhost:${port}/?room=x&name=y`);
-    const v = await poll('the https page to join', async () => {
-      const st = await view(p);
-      if (st.state === 'error') throw new Fatal(`page: ${JSON.stringify(st.errors)}`);
-      return st.state === 'joined' && st.id ? st : { ok: false, detail: st };
-    }, { timeout: 15000 });
+    const { p, view: v } = await openJoined(run, 'yan', `https://localhost:${port}/?room=x&name=y`);
     const secure = await p.page.evaluate(() => window.isSecureContext && location.protocol);
     assert(secure === 'https:', `page not a secure https context: ${secure}`);
     run.log(`ok  Chromium at ${base.replace('127.0.0.1', 'localhost')}/ joined over WSS (id ${v.id})`);

@@ -246,3 +246,29 @@ export function sfuToken(sfuBin, confFile, args) {
     });
   });
 }
+
+// Opens a page in run's browser and waits until it has joined. Chromium aborts connections when the
+// machine's interfaces change (net::ERR_NETWORK_CHANGED, e.g. another test adding a network namespace
+// and veth): that attempt is retried with a fresh page after a pause, up to `tries` times; any other
+// error fails.
+export async function openJoined(run, name, url, { tries = 6, timeout = 15000 } = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const p = await run.open(name, url);
+    let last;
+    const deadline = Date.now() + timeout;
+    while (Date.now() < deadline) {
+      last = await p.page.evaluate(() => ({ state: window.sfu.state, id: window.sfu.id, errors: window.sfu.errors }));
+      if (last.state === 'joined' && last.id) return { p, view: last };
+      if (last.state === 'error' || last.errors.length) break;
+      await sleep(200);
+    }
+    const changed = /ERR_NETWORK_CHANGED/.test(p.console.text());
+    if (!changed || attempt >= tries) {
+      throw new Error(`${name} did not join ${url}: ${JSON.stringify(last)}${changed ? ' (network changed every time)' : ''}`);
+    }
+    run.log(`${name}: the network changed under Chromium (ERR_NETWORK_CHANGED); retrying`);
+    run.participants.splice(run.participants.indexOf(p), 1);
+    await run.closeParticipant(p);
+    await sleep(1000 * attempt);
+  }
+}

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sfu_rtcp.h"
 #include "sfu_router_internal.h"
+#include "sfu_rtcp.h"
 
 #define SR_INTERVAL_US 1000000
 
@@ -42,7 +42,9 @@ void sfu_consumer_free(sfu_consumer *c) {
   free(c);
 }
 
-uint32_t sfu_consumer_ssrc(const sfu_consumer *c) { return c->prm.ssrc; }
+uint32_t sfu_consumer_ssrc(const sfu_consumer *c) {
+  return c->prm.ssrc;
+}
 
 void sfu_consumer_set_paused(sfu_consumer *c, bool paused) {
   if (c->paused == paused) return;
@@ -157,7 +159,7 @@ void sfu_consumer_tick(sfu_consumer *c, int64_t now_us) {
     ntp = p->sr_ntp + (((uint64_t)el << 32) / 1000000);
   }
   uint8_t buf[64 + TP_SRTP_TRAILER_MAX];
-  size_t n = sfu_rtcp_build_sr(buf, sizeof buf - TP_SRTP_TRAILER_MAX, c->prm.ssrc, ntp, rtp, c->packets,
-                               c->octets);
+  size_t n =
+      sfu_rtcp_build_sr(buf, sizeof buf - TP_SRTP_TRAILER_MAX, c->prm.ssrc, ntp, rtp, c->packets, c->octets);
   if (n) tp_peer_send_rtcp(c->prm.sub_peer, buf, n, sizeof buf);
 }

@@ -107,7 +107,8 @@ static bool token_ok(const char *want, const char *auth) {
   const char *got = auth + 7;
   size_t n = strlen(want), m = strlen(got);
   unsigned char d = n != m;
-  for (size_t i = 0; i < n; i++) d |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
+  for (size_t i = 0; i < n; i++)
+    d |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
   return d == 0;
 }
 
@@ -186,7 +187,8 @@ static void on_media(server *sv, void (*fn)(server *, void *), void *arg) {
   g_cond_init(&c.cond);
   g_main_context_invoke(sv->ctx, call_cb, &c);
   g_mutex_lock(&c.mu);
-  while (!c.done) g_cond_wait(&c.cond, &c.mu);
+  while (!c.done)
+    g_cond_wait(&c.cond, &c.mu);
   g_mutex_unlock(&c.mu);
   g_mutex_clear(&c.mu);
   g_cond_clear(&c.cond);
@@ -211,7 +213,7 @@ static void set_limits(server *sv, void *arg) {
 /* What can change live: log level and format, limits, metrics, the admin
  * token. Listening addresses, TLS files and ICE settings need a restart
  * (the WebSocket server borrows those strings from the running config). */
-static void reload(server *sv, const cfg_cli *cli, cfg_config *cfg) {
+static void reload(server *sv, sig_ws *ws, const cfg_cli *cli, cfg_config *cfg) {
   cfg_config fresh;
   char err[512];
   sd_notify(0, "RELOADING=1");
@@ -233,6 +235,13 @@ static void reload(server *sv, const cfg_cli *cli, cfg_config *cfg) {
     char *old = cfg->admin_token;
     cfg->admin_token = fresh.admin_token;
     fresh.admin_token = old;
+    if (g_strcmp0(fresh.tls_cert, cfg->tls_cert) || g_strcmp0(fresh.tls_key, cfg->tls_key))
+      g_warning("SIGHUP: tls_cert/tls_key paths changed: restart to use them (reloading the files at the old "
+                "paths)");
+    if (sig_ws_reload_tls(ws, err, sizeof err) != 0)
+      g_warning("SIGHUP: keeping the old TLS certificate: %s", err);
+    else if (cfg->tls_cert)
+      g_message("SIGHUP: TLS certificate reloaded from %s", cfg->tls_cert);
     g_message("SIGHUP: reloaded %s (log level %s)", cli->config_path, cfg_log_level_name(fresh.log_level));
     cfg_clear(&fresh);
   }
@@ -291,8 +300,10 @@ int main(int argc, char **argv) {
   char **ice_urls = NULL;
   {
     GStrvBuilder *b = g_strv_builder_new();
-    for (char **u = cfg.stun_urls; u && *u; u++) g_strv_builder_add(b, *u);
-    for (char **u = cfg.turn_urls; u && *u; u++) g_strv_builder_add(b, *u);
+    for (char **u = cfg.stun_urls; u && *u; u++)
+      g_strv_builder_add(b, *u);
+    for (char **u = cfg.turn_urls; u && *u; u++)
+      g_strv_builder_add(b, *u);
     ice_urls = g_strv_builder_end(b);
     g_strv_builder_unref(b);
   }
@@ -362,14 +373,15 @@ int main(int argc, char **argv) {
 
   g_message("sfu %s listening on %s://%s:%u/ (web root %s)", SFU_VERSION, cfg.tls_cert ? "https" : "http",
             cfg.listen_addr ? cfg.listen_addr : "0.0.0.0", cfg.port, cfg.web_root);
-  if (!cfg.jwt_secret) g_message("no jwt_secret configured: rooms are open to anyone who can reach the server");
+  if (!cfg.jwt_secret)
+    g_message("no jwt_secret configured: rooms are open to anyone who can reach the server");
   sd_notify(0, "READY=1");
 
   while (!g_term) {
     sig_ws_run(ws);
     if (g_hup) {
       g_hup = 0;
-      reload(&sv, &cli, &cfg);
+      reload(&sv, ws, &cli, &cfg);
     }
   }
   g_message("stopping: draining participants");

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sfu_rtcp.h"
 #include "sfu_router_internal.h"
+#include "sfu_rtcp.h"
 
 #define PLI_MIN_GAP_US 300000
 #define RR_INTERVAL_US 1000000
@@ -14,7 +14,9 @@
 #define RTX_SLOTS 512
 #define RTX_SLOT_BYTES TP_MTU
 
-static uint32_t random_ssrc(void) { return g_random_int_range(1, G_MAXINT32); }
+static uint32_t random_ssrc(void) {
+  return g_random_int_range(1, G_MAXINT32);
+}
 
 sfu_producer *sfu_producer_new(const sfu_producer_params *prm) {
   sfu_producer *p = calloc(1, sizeof *p);
@@ -37,14 +39,19 @@ sfu_producer *sfu_producer_new(const sfu_producer_params *prm) {
 
 void sfu_producer_free(sfu_producer *p) {
   if (!p) return;
-  for (size_t i = 0; i < p->ncons; i++) p->cons[i]->src = NULL;
+  for (size_t i = 0; i < p->ncons; i++)
+    p->cons[i]->src = NULL;
   free(p->cons);
   sfu_rtxbuf_free(p->rtx);
   free(p);
 }
 
-uint32_t sfu_producer_ssrc(const sfu_producer *p) { return p->ssrc; }
-bool sfu_producer_is_video(const sfu_producer *p) { return p->prm.video; }
+uint32_t sfu_producer_ssrc(const sfu_producer *p) {
+  return p->ssrc;
+}
+bool sfu_producer_is_video(const sfu_producer *p) {
+  return p->prm.video;
+}
 
 int sfu_producer_attach(sfu_producer *p, sfu_consumer *c) {
   if (p->ncons == p->capcons) {
@@ -150,7 +157,8 @@ void sfu_producer_tick(sfu_producer *p, int64_t now_us) {
     sfu_rxstats_report(&p->rx, now_us, &rb);
     send_rtcp(p, sfu_rtcp_build_rr(p->scratch, sizeof p->scratch, p->own_ssrc, &rb, 1));
     if (p->prm.video && p->prm.remb_bps)
-      send_rtcp(p, sfu_rtcp_build_remb(p->scratch, sizeof p->scratch, p->own_ssrc, p->prm.remb_bps, &p->ssrc, 1));
+      send_rtcp(
+          p, sfu_rtcp_build_remb(p->scratch, sizeof p->scratch, p->own_ssrc, p->prm.remb_bps, &p->ssrc, 1));
   }
 }
 

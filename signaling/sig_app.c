@@ -43,13 +43,16 @@ const double SIG_HIST_BOUNDS[SIG_HIST_N - 1] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 
 void sig_hist_observe(sig_hist *h, double seconds) {
   int i = 0;
-  while (i < SIG_HIST_N - 1 && seconds > SIG_HIST_BOUNDS[i]) i++;
+  while (i < SIG_HIST_N - 1 && seconds > SIG_HIST_BOUNDS[i])
+    i++;
   h->bucket[i]++;
   h->count++;
   h->sum += seconds;
 }
 
-session *app_find(sig_app *app, uint64_t conn) { return g_hash_table_lookup(app->sessions, &conn); }
+session *app_find(sig_app *app, uint64_t conn) {
+  return g_hash_table_lookup(app->sessions, &conn);
+}
 
 static json_t *participant_json(session *m) {
   return json_pack("{s:s, s:s, s:b, s:b, s:b, s:b}", "id", m->id, "name", m->name, "audio",
@@ -178,7 +181,8 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   g_strlcpy(s->ip, ip ? ip : "", sizeof s->ip);
   s->sdp_id = g_random_int();
   s->join_us = g_get_monotonic_time();
-  for (int i = 0; i < 2; i++) s->ref[i] = (pcref){s, i};
+  for (int i = 0; i < 2; i++)
+    s->ref[i] = (pcref){s, i};
   s->early_cands = g_ptr_array_new_with_free_func(free);
   sub_init(s);
   char err[256];
@@ -203,16 +207,19 @@ static void handle_join(sig_app *app, uint64_t conn, const char *ip, sig_req *re
   app->joins++;
 
   json_t *list = json_array();
-  for (guint i = 0; i < r->members->len; i++) json_array_append_new(list, participant_json(g_ptr_array_index(r->members, i)));
-  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "joined", "id", s->id, "room", r->name, "name",
-                        s->name, "participants", list, "iceServers", ice_servers_json(app));
+  for (guint i = 0; i < r->members->len; i++)
+    json_array_append_new(list, participant_json(g_ptr_array_index(r->members, i)));
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "joined", "id", s->id, "room", r->name,
+                        "name", s->name, "participants", list, "iceServers", ice_servers_json(app));
   app_send(app, s, dump(j));
-  app_broadcast(app, r, NULL, dump(json_pack("{s:s, s:s, s:s}", "type", "participant-joined", "id", s->id, "name", s->name)));
+  app_broadcast(
+      app, r, NULL,
+      dump(json_pack("{s:s, s:s, s:s}", "type", "participant-joined", "id", s->id, "name", s->name)));
   g_ptr_array_add(r->members, s);
   if (app->cfg.jwt_secret)
-    g_message("room %s: %s (%s) joined from %s as identity \"%s\" (publish %s, subscribe %s); %u here", r->name,
-              s->id, s->name, s->ip, s->identity, s->can_publish ? "yes" : "no", s->can_subscribe ? "yes" : "no",
-              r->members->len);
+    g_message("room %s: %s (%s) joined from %s as identity \"%s\" (publish %s, subscribe %s); %u here",
+              r->name, s->id, s->name, s->ip, s->identity, s->can_publish ? "yes" : "no",
+              s->can_subscribe ? "yes" : "no", r->members->len);
   else
     g_message("room %s: %s (%s) joined from %s; %u here", r->name, s->id, s->name, s->ip, r->members->len);
 
@@ -235,12 +242,18 @@ static void handle_mute(sig_app *app, session *s, sig_req *req) {
 
 static const char *req_name(sig_req_type t) {
   switch (t) {
-  case SIG_REQ_JOIN: return "join";
-  case SIG_REQ_PUBLISH: return "publish";
-  case SIG_REQ_ANSWER: return "answer";
-  case SIG_REQ_CANDIDATE: return "candidate";
-  case SIG_REQ_MUTE: return "mute";
-  case SIG_REQ_LEAVE: return "leave";
+  case SIG_REQ_JOIN:
+    return "join";
+  case SIG_REQ_PUBLISH:
+    return "publish";
+  case SIG_REQ_ANSWER:
+    return "answer";
+  case SIG_REQ_CANDIDATE:
+    return "candidate";
+  case SIG_REQ_MUTE:
+    return "mute";
+  case SIG_REQ_LEAVE:
+    return "leave";
   }
   return "";
 }
@@ -298,7 +311,9 @@ void app_remove_session(sig_app *app, session *s, const char *reason) {
   app->leaves++;
   g_message("room %s: %s (%s) left: %s", r->name, s->id, s->name, reason);
   g_ptr_array_remove(r->members, s);
-  app_broadcast(app, r, s, dump(json_pack("{s:s, s:s, s:s}", "type", "participant-left", "id", s->id, "reason", reason)));
+  app_broadcast(
+      app, r, s,
+      dump(json_pack("{s:s, s:s, s:s}", "type", "participant-left", "id", s->id, "reason", reason)));
   pub_remove_all(s); /* others drop their consumers and renegotiate */
   sub_free(s);
   for (int i = 0; i < 2; i++) {
@@ -333,7 +348,9 @@ sig_app *sig_app_new(const sig_app_config *cfg) {
   return app;
 }
 
-void sig_app_set_ws(sig_app *app, sig_ws *ws) { app->ws = ws; }
+void sig_app_set_ws(sig_app *app, sig_ws *ws) {
+  app->ws = ws;
+}
 
 void sig_app_set_limits(sig_app *app, unsigned max_rooms, unsigned per_room, unsigned publishers_per_room) {
   if (max_rooms) app->cfg.max_rooms = max_rooms;
@@ -380,8 +397,9 @@ static json_t *peer_json(tp_peer *p) {
   if (!p) return json_null();
   const tp_peer_stats *st = tp_peer_get_stats(p);
   return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "state", tp_state_name(tp_peer_state(p)), "rtpIn",
-                   (json_int_t)st->rtp_in, "rtpOut", (json_int_t)st->rtp_out, "bytesIn", (json_int_t)st->bytes_in,
-                   "bytesOut", (json_int_t)st->bytes_out, "srtpErrors", (json_int_t)st->srtp_in_errors);
+                   (json_int_t)st->rtp_in, "rtpOut", (json_int_t)st->rtp_out, "bytesIn",
+                   (json_int_t)st->bytes_in, "bytesOut", (json_int_t)st->bytes_out, "srtpErrors",
+                   (json_int_t)st->srtp_in_errors);
 }
 
 char *sig_app_admin_rooms(sig_app *app) {
@@ -421,7 +439,8 @@ int sig_app_admin_close_room(sig_app *app, const char *name) {
   g_message("room %s: closed by the admin API", r->name);
   /* The room is freed with its last member: copy the list first. */
   GPtrArray *ms = g_ptr_array_copy(r->members, NULL, NULL);
-  for (guint i = 0; i < ms->len; i++) kick(app, g_ptr_array_index(ms, i), "the room was closed by an operator");
+  for (guint i = 0; i < ms->len; i++)
+    kick(app, g_ptr_array_index(ms, i), "the room was closed by an operator");
   g_ptr_array_free(ms, TRUE);
   return 0;
 }
@@ -444,7 +463,8 @@ void sig_app_free(sig_app *app) {
   if (!app) return;
   media_tick_stop(app);
   GList *all = g_hash_table_get_values(app->sessions);
-  for (GList *l = all; l; l = l->next) app_remove_session(app, l->data, "removed");
+  for (GList *l = all; l; l = l->next)
+    app_remove_session(app, l->data, "removed");
   g_list_free(all);
   g_hash_table_destroy(app->sessions);
   g_hash_table_destroy(app->rooms);

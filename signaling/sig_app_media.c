@@ -40,8 +40,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
     if (ref->pc == SIG_PC_SUB) {
       sig_hist_observe(&s->app->join_latency, (double)(g_get_monotonic_time() - s->join_us) / 1e6);
       sub_update_running(s);
-    }
-    else
+    } else
       for (int k = 0; k < 2; k++)
         if (s->prod[k]) sfu_producer_request_keyframe(s->prod[k], g_get_monotonic_time());
   } else if ((st == TP_STATE_FAILED || st == TP_STATE_CLOSED) && !s->dead) {

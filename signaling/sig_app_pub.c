@@ -37,7 +37,8 @@ static void remove_producer(session *s, int kind) {
 }
 
 void pub_remove_all(session *s) {
-  for (int k = 0; k < 2; k++) remove_producer(s, k);
+  for (int k = 0; k < 2; k++)
+    remove_producer(s, k);
 }
 
 static void broadcast_tracks(session *s) {
@@ -54,7 +55,8 @@ static int create_producer(session *s, int kind, const sig_sdp_accepted *acc) {
       .ssrc = acc->ssrc,
       .clock_rate = acc->codec.clock ? acc->codec.clock : (kind == KIND_VIDEO ? 90000 : 48000),
       .pt = {acc->codec.pt, acc->codec2.pt},
-      .codec = {sfu_codec_from_name(acc->codec.name), acc->codec2.pt ? sfu_codec_from_name(acc->codec2.name) : SFU_CODEC_NONE},
+      .codec = {sfu_codec_from_name(acc->codec.name),
+                acc->codec2.pt ? sfu_codec_from_name(acc->codec2.name) : SFU_CODEC_NONE},
       .ext_mid = acc->ext_id_mid,
       .ext_abs_send_time = acc->ext_id_abs_send_time,
       .ext_audio_level = acc->ext_id_audio_level,
@@ -110,11 +112,13 @@ int pub_handle_offer(session *s, const char *text, const char **code, char *err,
   if (t < 0) t = 0;
   const sig_sdp_media *tm = &offer->media[t];
   if (!s->remote_set[SIG_PC_PUB]) {
-    if (tp_peer_set_remote(s->peer[SIG_PC_PUB], tm->ice_ufrag, tm->ice_pwd, tm->fingerprint, err, errlen) != 0)
+    if (tp_peer_set_remote(s->peer[SIG_PC_PUB], tm->ice_ufrag, tm->ice_pwd, tm->fingerprint, err, errlen) !=
+        0)
       goto out;
     s->remote_set[SIG_PC_PUB] = true;
     /* Later offers repeat candidates already known. */
-    for (unsigned c = 0; c < tm->ncand; c++) media_add_candidate(s, SIG_PC_PUB, tm->cand[c]);
+    for (unsigned c = 0; c < tm->ncand; c++)
+      media_add_candidate(s, SIG_PC_PUB, tm->cand[c]);
   }
 
   bool changed = false;
@@ -140,7 +144,8 @@ int pub_handle_offer(session *s, const char *text, const char **code, char *err,
   json_t *j = json_pack("{s:s, s:s, s:s}", "type", "answer", "pc", "pub", "sdp", answer);
   app_send(s->app, s, json_dumps(j, JSON_COMPACT));
   json_decref(j);
-  g_message("room %s: %s publishes audio=%d video=%d", s->room->name, s->id, s->prod[0] != NULL, s->prod[1] != NULL);
+  g_message("room %s: %s publishes audio=%d video=%d", s->room->name, s->id, s->prod[0] != NULL,
+            s->prod[1] != NULL);
   if (changed) broadcast_tracks(s);
   rc = 0;
 out:

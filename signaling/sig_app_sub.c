@@ -27,7 +27,8 @@ static sig_sdp_codec codec_for(sfu_codec c) {
     k.pt = SUB_PT_H264;
     g_strlcpy(k.name, "H264", sizeof k.name);
     k.clock = 90000;
-    g_strlcpy(k.fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", sizeof k.fmtp);
+    g_strlcpy(k.fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+              sizeof k.fmtp);
     break;
   default:
     break;
@@ -190,7 +191,8 @@ int sub_handle_answer(session *s, const char *text, char *err, size_t errlen) {
   /* BUNDLE: every section repeats the same candidates; take them once, and
    * only with the first answer (later ones repeat what was trickled). */
   if (!s->answered_once)
-    for (unsigned c = 0; c < t->ncand; c++) media_add_candidate(s, SIG_PC_SUB, t->cand[c]);
+    for (unsigned c = 0; c < t->ncand; c++)
+      media_add_candidate(s, SIG_PC_SUB, t->cand[c]);
   s->answered_once = true;
   s->offer_in_flight = false;
   sub_update_running(s);

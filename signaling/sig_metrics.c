@@ -17,7 +17,8 @@ static void histogram(GString *o, const char *name, const char *help, const sig_
   for (int i = 0; i < SIG_HIST_N; i++) {
     cum += h->bucket[i];
     if (i < SIG_HIST_N - 1)
-      g_string_append_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, SIG_HIST_BOUNDS[i], (unsigned long long)cum);
+      g_string_append_printf(o, "%s_bucket{le=\"%g\"} %llu\n", name, SIG_HIST_BOUNDS[i],
+                             (unsigned long long)cum);
     else
       g_string_append_printf(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
   }
@@ -52,24 +53,35 @@ char *sig_metrics_format(const sig_app_stats *st) {
   metric(o, "sfu_rooms", "gauge", "Rooms open.", st->rooms);
   metric(o, "sfu_participants", "gauge", "Participants joined.", st->participants);
   metric(o, "sfu_publishers", "gauge", "Participants publishing at least one track.", st->publishers);
-  metric(o, "sfu_subscriptions", "gauge", "Consumers (one subscriber's copy of one track).", st->subscriptions);
+  metric(o, "sfu_subscriptions", "gauge", "Consumers (one subscriber's copy of one track).",
+         st->subscriptions);
   metric(o, "sfu_joins_total", "counter", "Successful joins.", (double)st->joins);
   metric(o, "sfu_leaves_total", "counter", "Participants removed for any reason.", (double)st->leaves);
   metric(o, "sfu_join_errors_total", "counter", "Joins refused (limits).", (double)st->join_errors);
-  metric(o, "sfu_rtp_packets_in_total", "counter", "RTP packets received from publishers.", (double)st->router.rtp_in);
-  metric(o, "sfu_rtp_bytes_in_total", "counter", "RTP bytes received from publishers.", (double)st->router.bytes_in);
-  metric(o, "sfu_rtp_packets_out_total", "counter", "RTP packets forwarded to subscribers.", (double)st->router.rtp_out);
-  metric(o, "sfu_rtp_bytes_out_total", "counter", "RTP bytes forwarded to subscribers.", (double)st->router.bytes_out);
-  metric(o, "sfu_nacks_in_total", "counter", "NACKed packets requested by subscribers.", (double)st->router.nacks_in);
-  metric(o, "sfu_nacks_out_total", "counter", "NACK packets sent to publishers.", (double)st->router.nacks_out);
-  metric(o, "sfu_retransmissions_total", "counter", "Packets resent from retransmission history.", (double)st->router.retransmits);
-  metric(o, "sfu_plis_in_total", "counter", "Keyframe requests from subscribers.", (double)st->router.plis_in);
-  metric(o, "sfu_plis_out_total", "counter", "Keyframe requests sent to publishers.", (double)st->router.plis_out);
-  metric(o, "sfu_srtp_errors_total", "counter", "Incoming SRTP/SRTCP packets dropped (auth or replay).", (double)st->srtp_in_errors);
+  metric(o, "sfu_rtp_packets_in_total", "counter", "RTP packets received from publishers.",
+         (double)st->router.rtp_in);
+  metric(o, "sfu_rtp_bytes_in_total", "counter", "RTP bytes received from publishers.",
+         (double)st->router.bytes_in);
+  metric(o, "sfu_rtp_packets_out_total", "counter", "RTP packets forwarded to subscribers.",
+         (double)st->router.rtp_out);
+  metric(o, "sfu_rtp_bytes_out_total", "counter", "RTP bytes forwarded to subscribers.",
+         (double)st->router.bytes_out);
+  metric(o, "sfu_nacks_in_total", "counter", "NACKed packets requested by subscribers.",
+         (double)st->router.nacks_in);
+  metric(o, "sfu_nacks_out_total", "counter", "NACK packets sent to publishers.",
+         (double)st->router.nacks_out);
+  metric(o, "sfu_retransmissions_total", "counter", "Packets resent from retransmission history.",
+         (double)st->router.retransmits);
+  metric(o, "sfu_plis_in_total", "counter", "Keyframe requests from subscribers.",
+         (double)st->router.plis_in);
+  metric(o, "sfu_plis_out_total", "counter", "Keyframe requests sent to publishers.",
+         (double)st->router.plis_out);
+  metric(o, "sfu_srtp_errors_total", "counter", "Incoming SRTP/SRTCP packets dropped (auth or replay).",
+         (double)st->srtp_in_errors);
   histogram(o, "sfu_join_latency_seconds", "Join request to the subscriber transport connected.",
             &st->join_latency);
-  histogram(o, "sfu_first_packet_seconds", "Join request to the first media packet forwarded to the participant.",
-            &st->first_packet);
+  histogram(o, "sfu_first_packet_seconds",
+            "Join request to the first media packet forwarded to the participant.", &st->first_packet);
   double cpu, rss;
   self_usage(&cpu, &rss);
   metric(o, "process_cpu_seconds_total", "counter", "User and system CPU time of the server process.", cpu);

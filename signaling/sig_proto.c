@@ -46,10 +46,12 @@ static const char *get_str(json_t *o, const char *key, bool *bad) {
   return json_string_value(v);
 }
 
-static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+static char *dup_or_null(const char *s) {
+  return s ? strdup(s) : NULL;
+}
 
-int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **code, char *msg,
-                     size_t msglen, char *req_type_out, size_t req_type_len) {
+int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **code, char *msg, size_t msglen,
+                     char *req_type_out, size_t req_type_len) {
   memset(req, 0, sizeof *req);
   if (req_type_out && req_type_len) req_type_out[0] = 0;
   json_error_t jerr;
@@ -71,8 +73,10 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     const char *name = get_str(root, "name", &bad);
     const char *token = get_str(root, "token", &bad);
     if (bad) FAIL("bad_message", "join: room, name and token must be strings");
-    if (!room || !room_name_ok(room)) FAIL("bad_message", "join: room must be 1-64 characters of A-Z a-z 0-9 _ . -");
-    if (!name || !display_name_ok(name)) FAIL("bad_message", "join: name must be 1-64 bytes without control characters");
+    if (!room || !room_name_ok(room))
+      FAIL("bad_message", "join: room must be 1-64 characters of A-Z a-z 0-9 _ . -");
+    if (!name || !display_name_ok(name))
+      FAIL("bad_message", "join: name must be 1-64 bytes without control characters");
     if (token && strlen(token) > 4096) FAIL("bad_message", "join: token too long");
     req->room = strdup(room);
     req->name = strdup(name);
@@ -82,7 +86,8 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     req->type = pub ? SIG_REQ_PUBLISH : SIG_REQ_ANSWER;
     const char *sdp = get_str(root, "sdp", &bad);
     if (bad || !sdp || !*sdp) FAIL("bad_message", "%s: \"sdp\" must be a non-empty string", type);
-    if (strlen(sdp) > SIG_SDP_MAX_BYTES) FAIL("bad_message", "%s: sdp longer than %d bytes", type, SIG_SDP_MAX_BYTES);
+    if (strlen(sdp) > SIG_SDP_MAX_BYTES)
+      FAIL("bad_message", "%s: sdp longer than %d bytes", type, SIG_SDP_MAX_BYTES);
     if (!pub) {
       const char *pc = get_str(root, "pc", &bad);
       if (bad || (pc && strcmp(pc, "sub"))) FAIL("bad_message", "answer: \"pc\" must be \"sub\"");
@@ -98,7 +103,8 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     json_t *cv = json_object_get(root, "candidate");
     /* Browsers send the RTCIceCandidate object, its string, "" or null. */
     if (cv && json_is_object(cv)) cv = json_object_get(cv, "candidate");
-    if (cv && !json_is_null(cv) && !json_is_string(cv)) FAIL("bad_message", "candidate: \"candidate\" must be a string or null");
+    if (cv && !json_is_null(cv) && !json_is_string(cv))
+      FAIL("bad_message", "candidate: \"candidate\" must be a string or null");
     const char *c = cv && json_is_string(cv) ? json_string_value(cv) : NULL;
     if (c && strlen(c) > 512) FAIL("bad_message", "candidate: longer than 512 bytes");
     req->candidate = (c && *c) ? strdup(c) : NULL;
@@ -138,7 +144,8 @@ void sig_req_clear(sig_req *req) {
 static json_t *ascii_string(const char *s) {
   char buf[512];
   size_t i = 0;
-  for (; s && s[i] && i < sizeof buf - 1; i++) buf[i] = (s[i] & 0x80) || s[i] < 0x20 ? '?' : s[i];
+  for (; s && s[i] && i < sizeof buf - 1; i++)
+    buf[i] = (s[i] & 0x80) || s[i] < 0x20 ? '?' : s[i];
   buf[i] = 0;
   return json_string(buf);
 }

@@ -1,12 +1,12 @@
 /* libwebsockets server: files, /ws signaling socket, and small HTTP API. */
 #define G_LOG_DOMAIN "ws"
 #include "sig_ws.h"
+#include "tp_cert.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 /* One WebSocket; lives in lws's per-session storage; signaling thread only. */
 typedef struct {
@@ -114,7 +114,8 @@ static void drain_outbox(sig_ws *ws) {
       GHashTableIter hi;
       gpointer v;
       g_hash_table_iter_init(&hi, ws->conns);
-      while (g_hash_table_iter_next(&hi, NULL, &v)) conn_queue(v, NULL, true);
+      while (g_hash_table_iter_next(&hi, NULL, &v))
+        conn_queue(v, NULL, true);
     } else {
       ws_conn *c = g_hash_table_lookup(ws->conns, &it->conn);
       if (c && !(c->close_after && !it->json))
@@ -137,9 +138,13 @@ void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after) {
   if (ws->ctx) lws_cancel_service(ws->ctx);
 }
 
-void sig_ws_close_all(sig_ws *ws) { sig_ws_send(ws, UINT64_MAX, NULL, true); }
+void sig_ws_close_all(sig_ws *ws) {
+  sig_ws_send(ws, UINT64_MAX, NULL, true);
+}
 
-unsigned sig_ws_connections(sig_ws *ws) { return g_atomic_int_get((gint *)&ws->nconns); }
+unsigned sig_ws_connections(sig_ws *ws) {
+  return g_atomic_int_get((gint *)&ws->nconns);
+}
 
 /* ---- WebSocket protocol ---- */
 
@@ -299,7 +304,8 @@ static int api_respond(sig_ws *ws, struct lws *wsi, http_pss *h, const char *met
   char uri[256] = "", auth[256] = "";
   char *u = NULL;
   int ulen = 0;
-  if (lws_http_get_uri_and_method(wsi, &u, &ulen) >= 0 && u && ulen > 0) snprintf(uri, sizeof uri, "%.*s", ulen, u);
+  if (lws_http_get_uri_and_method(wsi, &u, &ulen) >= 0 && u && ulen > 0)
+    snprintf(uri, sizeof uri, "%.*s", ulen, u);
   lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
   h->status = 404;
   h->ctype = "text/plain";
@@ -310,7 +316,8 @@ static int api_respond(sig_ws *ws, struct lws *wsi, http_pss *h, const char *met
     h->body = strdup("not found\n");
   }
   unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-  if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p, end) ||
+  if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p,
+                                  end) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return 1;
   lws_callback_on_writable(wsi);
@@ -429,7 +436,8 @@ int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen)
 }
 
 int sig_ws_run(sig_ws *ws) {
-  while (!g_atomic_int_get(&ws->stop)) lws_service(ws->ctx, 0);
+  while (!g_atomic_int_get(&ws->stop))
+    lws_service(ws->ctx, 0);
   g_atomic_int_set(&ws->stop, 0);
   return 0;
 }
@@ -447,7 +455,32 @@ void sig_ws_run_for(sig_ws *ws, unsigned ms) {
   }
 }
 
-void sig_ws_set_http_ud(sig_ws *ws, void *ud) { ws->http_ud = ud; }
+void sig_ws_set_http_ud(sig_ws *ws, void *ud) {
+  ws->http_ud = ud;
+}
+
+int sig_ws_reload_tls(sig_ws *ws, char *err, size_t errlen) {
+  if (!ws->cfg.tls_cert || !ws->cfg.tls_key) return 0;
+  char *cert = NULL, *key = NULL;
+  gsize clen = 0, klen = 0;
+  GError *ge = NULL;
+  int rc = 0;
+  if (!g_file_get_contents(ws->cfg.tls_cert, &cert, &clen, &ge) ||
+      !g_file_get_contents(ws->cfg.tls_key, &key, &klen, &ge)) {
+    snprintf(err, errlen, "%s", ge ? ge->message : "cannot read the TLS files");
+    rc = -EIO;
+  } else if ((rc = tp_cert_check_pem_pair(cert, clen, key, klen, err, errlen)) != 0) {
+    /* lws logs a bad key but still reports success: check first. */
+  } else if (lws_tls_cert_updated(ws->ctx, ws->cfg.tls_cert, ws->cfg.tls_key, cert, clen, key, klen) != 0) {
+    snprintf(err, errlen, "the TLS library refused the new certificate or key");
+    rc = -EINVAL;
+  }
+  if (ge) g_error_free(ge);
+  if (key) memset(key, 0, klen); /* private key material */
+  g_free(cert);
+  g_free(key);
+  return rc;
+}
 
 void sig_ws_stop(sig_ws *ws) {
   g_atomic_int_set(&ws->stop, 1);

@@ -54,6 +54,11 @@ void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after);
 void sig_ws_close_all(sig_ws *ws);
 /* Number of open WebSocket connections (approximate, any thread). */
 unsigned sig_ws_connections(sig_ws *ws);
+/* Re-reads the TLS certificate and key files configured at start (same
+ * paths; a renewed certificate, e.g. by certbot) into the running server;
+ * new connections use them. Signaling thread. 0, or -errno with err set
+ * (the old certificate stays). Without TLS: 0, nothing to do. */
+int sig_ws_reload_tls(sig_ws *ws, char *err, size_t errlen);
 void sig_ws_free(sig_ws *ws);
 
 #endif

@@ -8,6 +8,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -106,4 +107,27 @@ void tp_cert_free(tp_cert *c) {
   X509_free(c->x509);
   EVP_PKEY_free(c->key);
   g_free(c);
+}
+
+int tp_cert_check_pem_pair(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                           char *err, size_t errlen) {
+  int rc = -EINVAL;
+  BIO *cb = BIO_new_mem_buf(cert_pem, (int)cert_len);
+  BIO *kb = BIO_new_mem_buf(key_pem, (int)key_len);
+  X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+  if (!x)
+    snprintf(err, errlen, "the certificate file holds no PEM certificate");
+  else if (!k)
+    snprintf(err, errlen, "the key file holds no PEM private key");
+  else if (X509_check_private_key(x, k) != 1)
+    snprintf(err, errlen, "the private key does not match the certificate");
+  else
+    rc = 0;
+  ERR_clear_error();
+  X509_free(x);
+  EVP_PKEY_free(k);
+  BIO_free(cb);
+  BIO_free(kb);
+  return rc;
 }

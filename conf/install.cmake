@@ -7,7 +7,8 @@
 #   /etc/sfu/sfu.conf                     the sample config (a conffile in the .deb)
 #   /usr/lib/systemd/system/sfu.service   the unit; its ExecStart names the two paths above
 #   /usr/share/doc/sfu/                   README.md, deploy.md
-# Another prefix P gives P/bin, P/share, P/etc/sfu (GNUInstallDirs' rule: only /usr maps to /etc)
+# Another prefix P gives P/bin, P/share, P/etc/sfu (/usr maps to /etc as in GNUInstallDirs; its
+# /opt/X -> /etc/opt/X rule is not applied: set CMAKE_INSTALL_SYSCONFDIR=/etc/opt/X for that)
 # and P/lib/systemd/system (SFU_SYSTEMD_UNITDIR).
 #
 # The config and the unit are placed by install-time code, from the prefix in force then

@@ -9,6 +9,7 @@ const t0 = performance.now();
 const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const VIDEO = { width: 640, height: 360 };
 const JOIN_TIMEOUT_MS = 10000;
+const CONNECT_ATTEMPTS = 3; // a WebSocket that never opened is retried (e.g. ERR_NETWORK_CHANGED)
 const FRAME_POLL_MS = 100;
 const CONNECT_TIMEOUT_MS = 15000; // a pc not connected by then is reported (ICE/DTLS blocked)
 // Error codes after which the server closes the connection (docs/protocol.md, "Error codes").
@@ -245,6 +246,7 @@ class Session {
     this.url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
     this.ws = null;
     this.opened = false;
+    this.attempts = 0;
     this.ended = false;
     this.joined = false;
     this.id = null;
@@ -281,6 +283,7 @@ class Session {
 
   // -- signaling --
   connect() {
+    this.attempts += 1;
     let ws;
     try {
       ws = new WebSocket(this.url);
@@ -319,8 +322,11 @@ class Session {
     };
     ws.onclose = (ev) => {
       if (!this.alive) return;
-      if (!this.opened) {
-        this.fail(`Server unreachable: could not connect to ${this.url}`);
+      if (!this.opened && this.attempts < CONNECT_ATTEMPTS) {
+        console.warn(`[sfu] WebSocket to ${this.url} failed (attempt ${this.attempts}); retrying`);
+        this.timers.push(setTimeout(() => { if (this.alive) this.connect(); }, 300 * this.attempts));
+      } else if (!this.opened) {
+        this.fail(`Server unreachable: could not connect to ${this.url} (${this.attempts} attempts)`);
       } else {
         const why = ev.reason ? `: ${ev.reason}` : '';
         this.fail(`Connection to the server closed unexpectedly (code ${ev.code}${why})`);

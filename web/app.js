@@ -67,9 +67,11 @@ function setState(state) {
 
 function logMsg(dir, msg) {
   const entry = { t: Math.round(performance.now()), dir, type: msg.type };
-  for (const k of ['pc', 'id', 'code', 'message', 'kind', 'muted', 'reason', 'name']) {
+  for (const k of ['pc', 'id', 'code', 'message', 'request', 'kind', 'muted', 'reason', 'name', 'room',
+    'audio', 'video', 'participants', 'iceServers']) {
     if (msg[k] !== undefined) entry[k] = msg[k];
   }
+  if (Array.isArray(msg.iceServers)) entry.iceServers = msg.iceServers.map((x) => ({ urls: x?.urls })); // no credentials
   if (typeof msg.sdp === 'string') entry.sdp = msg.sdp;
   if (msg.type === 'candidate') entry.candidate = msg.candidate;
   sfu.log.push(entry);

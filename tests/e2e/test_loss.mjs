@@ -3,8 +3,8 @@
 // A network namespace whose only link to the server is a veth pair, with nftables dropping 5 % of the
 // UDP entering it at random (TCP, i.e. the page and the WebSocket, stays lossless). ann and bob run in
 // the root namespace, lossy runs in a second Chromium started inside the namespace and reaches the
-// server at the veth address. Over 15 s of steady state: lossy keeps decoding ann's video (>= 10 fps,
-// no stall over 2 s), it NACKs and the server retransmits (sfu_nacks_in_total, sfu_retransmissions_total),
+// server at the veth address. Over 15 s of steady state: lossy stays in the room (a lost ICE consent
+// check is not a vanished peer) and keeps decoding ann's video (>= 10 fps, no stall over 2 s), it NACKs and the server retransmits (sfu_nacks_in_total, sfu_retransmissions_total),
 // the loss left after retransmission is a small part of what the link dropped, and bob, on a clean link,
 // loses nothing and NACKs nothing.
 // Usage: node tests/e2e/test_loss.mjs <path-to-sfu-binary> <source-dir>
@@ -53,6 +53,21 @@ function metrics(port) {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
   });
+}
+
+// A subscriber's connection to ann's video is gone in the middle of the window: say who and why (the page's
+// errors, the server's lines about it), and fail.
+async function lostParticipant(list, tStart) {
+  const why = [];
+  for (const p of list) {
+    const v = await view(p).catch((e) => ({ state: `unknown (${e.message})`, errors: [] }));
+    if (v.state === 'joined' && !v.errors.length) continue;
+    const mine = new RegExp(`\\b${p.id}\\b|consent|ICE failed`);
+    const lines = run.serverTail.lines.filter((l) => mine.test(l)).slice(-4).map((l) => l.replace(/^\[[^\]]*\] /, ''));
+    why.push(`${p.name} is "${v.state}" ${((Date.now() - tStart) / 1000).toFixed(1)} s into the window, page errors `
+      + `${JSON.stringify(v.errors)}; server: ${JSON.stringify(lines)}`);
+  }
+  throw new Error(`a subscriber lost ann's video during the loss window: ${why.join('; ') || 'no inbound video stats'}`);
 }
 
 async function joined(p) {
@@ -120,16 +135,18 @@ await run.main(async () => {
   assert(l0 && b0, `no inbound video stats for ann's video (lossy: ${JSON.stringify(l0)}, bob: ${JSON.stringify(b0)})`);
 
   const samples = [{ t: Date.now(), lossy: l0.framesDecoded, bob: b0.framesDecoded }];
-  const tEnd = Date.now() + WINDOW_MS;
+  const tStart = Date.now();
+  const tEnd = tStart + WINDOW_MS;
+  let l1;
+  let b1;
   while (Date.now() < tEnd) {
     await sleep(SAMPLE_MS);
-    const [l, b] = await Promise.all([inboundVideo(P.lossy, P.ann.id), inboundVideo(P.bob, P.ann.id)]);
-    samples.push({ t: Date.now(), lossy: l?.framesDecoded ?? 0, bob: b?.framesDecoded ?? 0 });
+    [l1, b1] = await Promise.all([inboundVideo(P.lossy, P.ann.id), inboundVideo(P.bob, P.ann.id)]);
+    if (!l1 || !b1) await lostParticipant([P.lossy, P.bob], tStart);
+    samples.push({ t: Date.now(), lossy: l1.framesDecoded, bob: b1.framesDecoded });
   }
   const m1 = await metrics(port);
   const c1 = udpCounters(net);
-  const l1 = await inboundVideo(P.lossy, P.ann.id);
-  const b1 = await inboundVideo(P.bob, P.ann.id);
 
   // Decoding: average rate and the longest time framesDecoded stood still.
   const flow = (key) => {
@@ -179,7 +196,7 @@ await run.main(async () => {
   const failures = [];
   const check = (cond, msg) => { if (!cond) failures.push(msg); };
   check(link.udpDropped > 0, `nftables dropped nothing (${JSON.stringify(link)}): the loss rule is not in effect`);
-  check(lossy.fps >= MIN_FPS, `lossy decodes ann's video at ${lossy.fps} fps (< ${MIN_FPS})`);
+  check(lossy.fps >= MIN_FPS, `lossy decodes ann's video at ${lossy.fps} fps (< ${MIN_FPS}; bob, lossless: ${bob.fps} fps)`);
   check(lossy.maxStallMs <= MAX_STALL_MS, `lossy's video from ann stalled for ${lossy.maxStallMs} ms (> ${MAX_STALL_MS})`);
   check(lossy.nackCount > 0, `lossy sent no NACK for ann's video (nackCount +${lossy.nackCount})`);
   check(server.nacksIn > 0, `server counted no NACKed packet (sfu_nacks_in_total +${server.nacksIn})`);

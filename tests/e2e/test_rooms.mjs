@@ -108,6 +108,7 @@ await run.main(async () => {
     expectPeers(P.cid, [P.bob], 15000),
   ]);
   const annDropMs = Date.now() - leftAt;
+  await Promise.all([expectPeers(P.dan, [P.eve], 2000), expectPeers(P.eve, [P.dan], 2000)]);
   run.log(`bob and cid dropped ann ${annDropMs} ms after Leave`);
   const afterLeave = await Promise.all([expectMedia(P.bob, [P.cid]), expectMedia(P.cid, [P.bob])]);
   run.log(`after ann left: bob <- ${JSON.stringify(afterLeave[0])}, cid <- ${JSON.stringify(afterLeave[1])}`);
@@ -117,6 +118,7 @@ await run.main(async () => {
   const closedAt = Date.now();
   await expectPeers(P.cid, [], 15000);
   const bobDropMs = Date.now() - closedAt;
+  await Promise.all([expectPeers(P.dan, [P.eve], 2000), expectPeers(P.eve, [P.dan], 2000)]);
   run.log(`cid dropped bob ${bobDropMs} ms after his tab closed`);
   const cidView = await view(P.cid);
   assert(cidView.state === 'joined' && cidView.errors.length === 0, `cid: ${JSON.stringify(cidView)}`);

@@ -64,6 +64,9 @@ struct session {
   char identity[72];               /* the token's "sub", "" if none */
   int64_t join_us;                 /* monotonic time of the join request */
   bool first_packet_seen;          /* first forwarded packet observed in the histogram */
+  /* Traffic watchdog per connection: packet counters and when they last moved. */
+  uint64_t wd_rx[2], wd_tx[2];
+  int64_t wd_rx_us[2], wd_tx_us[2], wd_next_us;
 };
 
 /* Owned by app->rooms; members borrowed. Freed when the last one leaves. */

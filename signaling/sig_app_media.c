@@ -29,6 +29,19 @@ static gboolean remove_later(gpointer p) {
   return G_SOURCE_REMOVE;
 }
 
+/* Removal outside the peer's own callback (and outside session iteration). */
+static void schedule_removal(session *s, const char *reason) {
+  s->dead = true;
+  removal *r = g_new0(removal, 1);
+  r->app = s->app;
+  r->conn = s->conn;
+  snprintf(r->reason, sizeof r->reason, "%s", reason);
+  GSource *src = g_idle_source_new();
+  g_source_set_callback(src, remove_later, r, NULL);
+  g_source_attach(src, s->app->cfg.ctx);
+  g_source_unref(src);
+}
+
 static void on_state(void *ud, tp_state st, const char *why) {
   pcref *ref = ud;
   session *s = ref->s;
@@ -46,15 +59,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
   } else if ((st == TP_STATE_FAILED || st == TP_STATE_CLOSED) && !s->dead) {
     g_message("room %s: %s %s %s: %s", s->room ? s->room->name : "-", s->id, pcn, tp_state_name(st),
               why ? why : "");
-    s->dead = true;
-    removal *r = g_new0(removal, 1);
-    r->app = s->app;
-    r->conn = s->conn;
-    snprintf(r->reason, sizeof r->reason, "%s", st == TP_STATE_CLOSED ? "disconnected" : "ice-failed");
-    GSource *src = g_idle_source_new();
-    g_source_set_callback(src, remove_later, r, NULL);
-    g_source_attach(src, s->app->cfg.ctx);
-    g_source_unref(src);
+    schedule_removal(s, st == TP_STATE_CLOSED ? "disconnected" : "ice-failed");
   }
 }
 
@@ -183,6 +188,37 @@ void media_fill_local(session *s, int pc, sig_sdp_local *l, const char *setup, c
   };
 }
 
+/* A browser that vanished (crash, lost network) without closing anything:
+ * a publisher's media stops, and a subscriber we are sending to stops its
+ * RTCP. Checked once a second against packet counters. A subscriber we
+ * send nothing to is left to the WebSocket's ping/pong. */
+static void watchdog(session *s, int64_t now) {
+  int64_t limit = (int64_t)s->app->cfg.consent_timeout_s * 1000000;
+  if (!limit || now < s->wd_next_us) return;
+  s->wd_next_us = now + 1000000;
+  for (int pc = 0; pc < 2; pc++) {
+    if (!s->peer[pc] || !s->connected[pc]) continue;
+    const tp_peer_stats *st = tp_peer_get_stats(s->peer[pc]);
+    uint64_t rx = st->rtp_in + st->rtcp_in, tx = st->rtp_out;
+    if (!s->wd_rx_us[pc] || rx != s->wd_rx[pc]) {
+      s->wd_rx[pc] = rx;
+      s->wd_rx_us[pc] = now;
+    }
+    if (tx != s->wd_tx[pc]) {
+      s->wd_tx[pc] = tx;
+      s->wd_tx_us[pc] = now;
+    }
+    bool expects =
+        pc == SIG_PC_PUB ? (s->prod[0] || s->prod[1]) : (s->wd_tx_us[pc] && now - s->wd_tx_us[pc] < 3000000);
+    if (expects && now - s->wd_rx_us[pc] > limit) {
+      g_message("room %s: %s %s: nothing received for %u s: gone", s->room->name, s->id,
+                pc == SIG_PC_PUB ? "pub" : "sub", s->app->cfg.consent_timeout_s);
+      schedule_removal(s, "consent-expired");
+      return;
+    }
+  }
+}
+
 static gboolean tick(gpointer ud) {
   sig_app *app = ud;
   int64_t now = g_get_monotonic_time();
@@ -191,6 +227,8 @@ static gboolean tick(gpointer ud) {
   g_hash_table_iter_init(&it, app->sessions);
   while (g_hash_table_iter_next(&it, NULL, &v)) {
     session *s = v;
+    if (s->dead) continue;
+    watchdog(s, now);
     if (s->dead) continue;
     /* Tick resolution (20 ms) is plenty for a histogram in seconds. */
     if (!s->first_packet_seen && s->peer[SIG_PC_SUB] && tp_peer_get_stats(s->peer[SIG_PC_SUB])->rtp_out) {

@@ -411,8 +411,12 @@ int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen)
   files->cache_max_age = 0;
   files->cache_revalidate = 1;
 
+  /* PING a WebSocket idle for 10 s and hang up one silent for 25 s: how a
+   * vanished browser that sends us no media (a lone viewer) is noticed. */
+  static const lws_retry_bo_t idle_policy = {.secs_since_valid_ping = 10, .secs_since_valid_hangup = 25};
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
+  info.retry_and_idle_policy = &idle_policy;
   info.port = (int)cfg->port;
   info.iface = cfg->listen_addr && *cfg->listen_addr ? cfg->listen_addr : NULL;
   info.protocols = protocols;

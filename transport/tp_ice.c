@@ -1,5 +1,5 @@
 /* tp_ice: libnice agent set-up and candidate strings.
- * Agent: RFC 5245, full ICE, trickle, consent freshness (RFC 7675); UPnP and
+ * Agent: RFC 5245, full ICE, trickle (consent: see tp_ice_agent_new); UPnP and
  * ICE-TCP off; host candidates only on the addresses we add ourselves
  * (libnice ignores loopback unless it is added explicitly). */
 #define G_LOG_DOMAIN "tp"
@@ -41,8 +41,13 @@ static int add_default_addresses(NiceAgent *agent, char *err, size_t errlen) {
 
 int tp_ice_agent_new(NiceAgent **out, guint *stream_id, const tp_peer_config *cfg, char *err, size_t errlen) {
   *out = NULL;
-  NiceAgent *agent = nice_agent_new_full(cfg->ctx, NICE_COMPATIBILITY_RFC5245,
-                                         NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+  /* No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21 sends one
+   * consent check every ~5 s, never retransmits it and fails the pair ~10 s
+   * after the last answer, so a single lost check kills a call on a 5 %
+   * lossy link. libnice still answers the browser's checks; vanished peers
+   * are caught by the traffic watchdog (tp_peer consent_timeout_s, and the
+   * signaling layer's) and by WebSocket pings. */
+  NiceAgent *agent = nice_agent_new_full(cfg->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
   if (!agent) {
     snprintf(err, errlen, "nice_agent_new_full failed");
     return -ENOMEM;

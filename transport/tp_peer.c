@@ -9,9 +9,8 @@
  * agent from an idle source so libnice is never unreffed under its own
  * feet.
  *
- * Consent: libnice 0.1.21 runs RFC 7675 consent freshness itself (about
- * 10 s, no property to change it). consent_timeout_s > 0 adds our own
- * watchdog on top: once CONNECTED, if no datagram at all (DTLS, SRTP or
+ * Consent: libnice's own RFC 7675 consent freshness is off (tp_ice.c says
+ * why). consent_timeout_s > 0 adds our own watchdog: once CONNECTED, if no datagram at all (DTLS, SRTP or
  * SRTCP; STUN never reaches us) arrives for that many seconds, the peer
  * goes FAILED with why "consent expired". It is checked once a second
  * against a packet counter, so it costs nothing per packet. Pick it above

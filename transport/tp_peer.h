@@ -54,10 +54,10 @@ typedef struct {
    * on; NULL = every non-loopback interface address plus 127.0.0.1. */
   const char *const *addrs;
   uint16_t port_min, port_max; /* UDP port range; 0,0 = any */
-  /* 0 = libnice's RFC 7675 consent only (lost after about 10 s; libnice
-   * 0.1.21 cannot change it). N > 0 adds our own watchdog: CONNECTED and no
-   * DTLS/SRTP/SRTCP datagram for N s -> FAILED "consent expired". Choose N
-   * above the remote's RTCP interval. */
+  /* 0 = no watchdog (libnice's consent freshness is off: one lost check
+   * failed lossy links). N > 0: CONNECTED and no DTLS/SRTP/SRTCP datagram
+   * for N s -> FAILED "consent expired". Only for a peer that always sends
+   * (a quiet subscriber sends only STUN, which never reaches us). */
   unsigned consent_timeout_s;
   const char *nat_public_ip; /* optional 1:1 NAT address announced in place of host addrs, NULL = none */
   /* Added fields (zero/NULL keeps the default behaviour): */

@@ -21,6 +21,20 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   LSAN_OPTIONS=suppressions="$PWD/../tests/lsan.supp" ctest -L unit --output-on-failure --timeout 300)
 
+echo "== sanitizer build: the server under hostile and everyday signaling (reports must be empty)"
+# The ASan server writes any ASan/UBSan/LSan report to a file; the tests run it, stop it with SIGTERM
+# (so LeakSanitizer runs at exit), and then no report may exist.
+reports=$PWD/build-asan/san-reports
+rm -rf "$reports" && mkdir -p "$reports"
+export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan" UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
+(cd build-asan && ctest -R '^test_(admin|config|tls_reload)$' --output-on-failure --timeout 300)
+node tests/e2e/test_protocol.mjs build-asan/bin/sfu "$PWD"
+node tests/e2e/test_limits.mjs build-asan/bin/sfu "$PWD"
+unset ASAN_OPTIONS UBSAN_OPTIONS
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports from the server:"; head -60 "$reports"/*; exit 1
+fi
+
 echo "== fuzzing (bounded): each libFuzzer target ${FUZZ_SECONDS:=30} s under ASan + UBSan"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSFU_FUZZ=ON -DSFU_SANITIZE=ON \
   -DSFU_BROWSER_TESTS=OFF >/dev/null

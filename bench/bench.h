@@ -59,6 +59,16 @@ double bench_proc_cpu_s(int pid);
 /* VmRSS / VmHWM in KiB; -1 on error. */
 long bench_proc_rss_kb(int pid);
 long bench_proc_hwm_kb(int pid);
+/* Kernel count of UDP datagrams dropped for a full receive buffer (this
+ * network namespace, every process). */
+uint64_t bench_proc_udp_rcvbuf_errors(void);
+/* Seconds the threads of pid (0 = this process) spent runnable but waiting
+ * for a CPU (/proc/PID/task/TID/schedstat): other jobs on a shared machine. */
+double bench_proc_runq_wait_s(int pid);
+/* Raises SO_RCVBUF of this process's UDP sockets (libnice's) to bytes: one
+ * thread receives for hundreds of subscribers, and the 208 KiB default
+ * overflows in a keyframe burst while the thread is busy elsewhere. */
+void bench_proc_grow_udp_buffers(int bytes);
 
 /* ---- bench_media.c: the clip and the RTP senders ---- */
 
@@ -223,6 +233,7 @@ typedef struct {
   unsigned joins_attempted, joins_ok, joins_failed, drops;
   unsigned verbose;
   unsigned errors_logged;
+  bool new_sockets; /* a transport was made: grow the UDP buffers */
 } bench_run;
 
 typedef enum { BP_IDLE = 0, BP_JOINING, BP_UP, BP_FAILED, BP_GONE } bench_peer_state;
@@ -237,6 +248,7 @@ typedef struct bench_peer {
   char fail_why[160];
   bench_ws *ws;
   int64_t t_start, t_open, t_up;
+  int64_t last_rx_us[2]; /* last SRTP/SRTCP packet on sub, pub (diagnostics) */
   bool media_at_join, got_media;
   tp_peer *sub, *pub;
   bool sub_remote_set, pub_remote_set, sub_up, pub_up, sending;
@@ -297,7 +309,9 @@ typedef struct {
   double us_per_pkt, pps_per_core;
   double bench_cpu_pct;
   uint64_t gen_late;
-  double max_tick_gap_ms; /* longest stall of the bench's own loop in the window */
+  double server_runq_wait_s, bench_runq_wait_s; /* time waiting for a CPU in the window */
+  uint64_t udp_rcvbuf_drops;                    /* kernel: full receive buffers, whole namespace */
+  double max_tick_gap_ms;                       /* longest stall of the bench's own loop in the window */
   /* --ramp-mode */
   bool ramp;
   unsigned ramp_held_subs, ramp_steps;

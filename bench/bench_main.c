@@ -22,6 +22,7 @@
 #define TICK_MS 5
 #define DRAIN_US 1500000
 #define CLOSE_WAIT_US 3000000
+#define BENCH_RCVBUF (1 << 20)
 
 typedef struct {
   char preset[16];
@@ -61,6 +62,8 @@ typedef struct {
   int64_t t_us;
   double srv_cpu, self_cpu;
   long rss_peak;
+  uint64_t rcvbuf_errors;
+  double srv_wait, self_wait;
 } snapshot;
 
 typedef struct {
@@ -131,6 +134,9 @@ static void window_begin(pass *ps, int64_t now) {
   ps->w0.t_us = now;
   ps->w0.srv_cpu = ps->pid > 0 ? bench_proc_cpu_s(ps->pid) : -1;
   ps->w0.self_cpu = bench_proc_cpu_s(0);
+  ps->w0.rcvbuf_errors = bench_proc_udp_rcvbuf_errors();
+  ps->w0.srv_wait = ps->pid > 0 ? bench_proc_runq_wait_s(ps->pid) : -1;
+  ps->w0.self_wait = bench_proc_runq_wait_s(0);
   ps->rss_peak = ps->pid > 0 ? bench_proc_rss_kb(ps->pid) : -1;
   bench_hist_reset(&ps->run->delay);
   ps->max_gap_us = 0;
@@ -160,6 +166,9 @@ static void window_end(pass *ps, int64_t now, bench_result *r) {
   r->pub_plis_in = b->pub_plis_in - a->pub_plis_in;
   r->gen_late = b->gen_late - a->gen_late;
   r->max_tick_gap_ms = (double)ps->max_gap_us / 1000.0;
+  r->udp_rcvbuf_drops = bench_proc_udp_rcvbuf_errors() - ps->w0.rcvbuf_errors;
+  r->server_runq_wait_s = ps->w0.srv_wait >= 0 ? bench_proc_runq_wait_s(ps->pid) - ps->w0.srv_wait : -1;
+  r->bench_runq_wait_s = bench_proc_runq_wait_s(0) - ps->w0.self_wait;
   r->delay_p50 = bench_hist_pct(&run->delay, 50);
   r->delay_p95 = bench_hist_pct(&run->delay, 95);
   r->delay_p99 = bench_hist_pct(&run->delay, 99);
@@ -265,6 +274,10 @@ static gboolean tick(gpointer ud) {
   if (ps->run->measuring && ps->last_tick_us && now - ps->last_tick_us > ps->max_gap_us)
     ps->max_gap_us = now - ps->last_tick_us;
   ps->last_tick_us = now;
+  if (ps->run->new_sockets) {
+    ps->run->new_sockets = false;
+    bench_proc_grow_udp_buffers(BENCH_RCVBUF);
+  }
   for (guint i = 0; i < ps->peers->len; i++)
     bench_peer_tick(g_ptr_array_index(ps->peers, i), now, ps->media_on);
   if (ps->run->measuring && now >= ps->next_rss_us && ps->pid > 0) {

@@ -88,8 +88,10 @@ static void on_state(void *ud, tp_state st, const char *why) {
     maybe_up(p, now);
   } else if (st == TP_STATE_FAILED || st == TP_STATE_CLOSED) {
     char w[160];
-    snprintf(w, sizeof w, "%s transport %s: %s", ref->pc == PC_SUB ? "sub" : "pub", tp_state_name(st),
-             why ? why : "");
+    int64_t last = p->last_rx_us[ref->pc];
+    snprintf(w, sizeof w, "%s transport %s: %s (last media/RTCP in %.1f s ago, %.1f s after joining)",
+             ref->pc == PC_SUB ? "sub" : "pub", tp_state_name(st), why ? why : "",
+             last ? (double)(now - last) / 1e6 : -1.0, (double)(now - p->t_start) / 1e6);
     bench_peer_fail(p, w);
   }
 }
@@ -119,6 +121,7 @@ static void on_sub_rtp(bench_peer *p, uint8_t *pkt, size_t len) {
 
 static void on_rtp(void *ud, uint8_t *pkt, size_t len) {
   pcref *ref = ud;
+  ref->p->last_rx_us[ref->pc] = g_get_monotonic_time();
   if (ref->pc == PC_SUB) on_sub_rtp(ref->p, pkt, len);
 }
 
@@ -132,6 +135,7 @@ static void on_rtcp(void *ud, uint8_t *pkt, size_t len) {
   pcref *ref = ud;
   bench_peer *p = ref->p;
   int64_t now = g_get_monotonic_time();
+  p->last_rx_us[ref->pc] = now;
   sfu_rtcp_iter it;
   sfu_rtcp_item item;
   sfu_rtcp_iter_init(&it, pkt, len);
@@ -169,6 +173,7 @@ static int ensure_peer(bench_peer *p, int pc, pcref *ref, char *err, size_t errl
       .log_name = name,
   };
   tp_peer_cbs cbs = {.on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_state = on_state};
+  p->run->new_sockets = true;
   return tp_peer_new(slot, &cfg, &cbs, ref, err, errlen);
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -102,4 +103,63 @@ long bench_proc_rss_kb(int pid) {
 }
 long bench_proc_hwm_kb(int pid) {
   return status_kb(pid, "VmHWM");
+}
+
+uint64_t bench_proc_udp_rcvbuf_errors(void) {
+  FILE *f = fopen("/proc/net/snmp", "r");
+  if (!f) return 0;
+  char hdr[1024], val[1024];
+  uint64_t v = 0;
+  while (fgets(hdr, sizeof hdr, f)) {
+    if (strncmp(hdr, "Udp: ", 5) != 0 || !fgets(val, sizeof val, f)) continue;
+    /* Header and value lines: find the RcvbufErrors column. */
+    char *hs, *vs, *h = strtok_r(hdr, " \n", &hs), *x = strtok_r(val, " \n", &vs);
+    while (h && x) {
+      if (!strcmp(h, "RcvbufErrors")) v = strtoull(x, NULL, 10);
+      h = strtok_r(NULL, " \n", &hs);
+      x = strtok_r(NULL, " \n", &vs);
+    }
+    break;
+  }
+  fclose(f);
+  return v;
+}
+
+void bench_proc_grow_udp_buffers(int bytes) {
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int dfd = dirfd(d);
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    int fd = atoi(e->d_name);
+    if (fd <= 2 || fd == dfd) continue;
+    int type = 0, cur = 0;
+    socklen_t l = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) != 0 || type != SOCK_DGRAM) continue;
+    l = sizeof cur;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cur, &l) == 0 && cur >= bytes) continue; /* reports 2x */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+  }
+  closedir(d);
+}
+
+double bench_proc_runq_wait_s(int pid) {
+  char path[64];
+  snprintf(path, sizeof path, pid > 0 ? "/proc/%d/task" : "/proc/self/task", pid);
+  DIR *d = opendir(path);
+  if (!d) return -1;
+  unsigned long long total = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char p2[384];
+    snprintf(p2, sizeof p2, "%s/%s/schedstat", path, e->d_name);
+    FILE *f = fopen(p2, "r");
+    if (!f) continue;
+    unsigned long long run = 0, wait = 0;
+    if (fscanf(f, "%llu %llu", &run, &wait) == 2) total += wait;
+    fclose(f);
+  }
+  closedir(d);
+  return (double)total / 1e9;
 }

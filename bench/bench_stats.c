@@ -128,6 +128,10 @@ void bench_report_table(FILE *f, const bench_result *r, size_t n) {
     put(w, i, "%.0f", x->pps_per_core);
     w = ROW("bench CPU (% of one core)");
     put(w, i, "%.1f", x->bench_cpu_pct);
+    w = ROW("waiting for a CPU: server, bench (s)");
+    snprintf(w->val[i], sizeof w->val[i], "%.2f, %.2f", x->server_runq_wait_s, x->bench_runq_wait_s);
+    w = ROW("kernel UDP receive-buffer drops");
+    snprintf(w->val[i], sizeof w->val[i], "%llu", (unsigned long long)x->udp_rcvbuf_drops);
     w = ROW("bench: late media ticks, max stall ms");
     snprintf(w->val[i], sizeof w->val[i], "%llu, %.0f", (unsigned long long)x->gen_late, x->max_tick_gap_ms);
     if (x->ramp) {
@@ -203,6 +207,9 @@ static json_t *result_json(const bench_result *x) {
   json_object_set_new(o, "bench_cpu_pct", json_real(x->bench_cpu_pct));
   json_object_set_new(o, "generator_late_ticks", json_integer((json_int_t)x->gen_late));
   json_object_set_new(o, "bench_max_stall_ms", json_real(x->max_tick_gap_ms));
+  json_object_set_new(o, "server_runq_wait_s", json_real(x->server_runq_wait_s));
+  json_object_set_new(o, "bench_runq_wait_s", json_real(x->bench_runq_wait_s));
+  json_object_set_new(o, "udp_rcvbuf_drops", json_integer((json_int_t)x->udp_rcvbuf_drops));
   if (x->ramp)
     json_object_set_new(o, "ramp",
                         json_pack("{s:i, s:i, s:f, s:o, s:s}", "held_subscribers", x->ramp_held_subs,
@@ -277,6 +284,9 @@ static double g_deliv(const bench_result *r) {
 static double g_bench(const bench_result *r) {
   return r->bench_cpu_pct;
 }
+static double g_swait(const bench_result *r) {
+  return r->server_runq_wait_s;
+}
 static double g_held(const bench_result *r) {
   return r->ramp ? (double)r->ramp_held_subs : -1;
 }
@@ -297,6 +307,7 @@ static const metric metrics[] = {
     {"join time p95 (ms)", "join_p95_ms", "%.0f", g_j95},
     {"server RSS peak (MiB)", "rss_peak_mib", "%.1f", g_rss},
     {"bench CPU (% of one core)", "bench_cpu_pct", "%.1f", g_bench},
+    {"server waiting for a CPU (s)", "server_runq_wait_s", "%.2f", g_swait},
     {"ramp: subscribers held", "ramp_held_subs", "%.0f", g_held},
 };
 

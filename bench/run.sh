@@ -6,7 +6,8 @@
 #   bench/run.sh webinar --ramp-mode --step 25
 #   BENCH_JANUS=1 bench/run.sh meeting     (also Janus, see bench/run-janus.sh)
 # Environment: BUILD_DIR (default <repo>/build), SERVER_CORE (0), BENCH_CORE (1),
-# SFU_BIN (use this server binary, skip the build), BENCH_BIN.
+# SFU_BIN (use this server binary, skip the build), BENCH_BIN, BENCH_NICE (e.g. -10),
+# BENCH_SERVER_LOG (copy the server's log there).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -23,6 +24,11 @@ sfu=${SFU_BIN:-$build/bin/sfu}
 bench=${BENCH_BIN:-$(dirname "$sfu")/sfu-bench}
 server_core=${SERVER_CORE:-0}
 bench_core=${BENCH_CORE:-1}
+# BENCH_NICE=-10 runs both processes at a higher priority (root only): on a
+# shared machine other jobs on the same cores otherwise starve them. Same
+# value for both, so neither gets an edge over the other.
+nice_cmd=()
+if [[ -n ${BENCH_NICE:-} ]]; then nice_cmd=(nice -n "$BENCH_NICE"); fi
 
 work=$(mktemp -d /tmp/sfu-bench.XXXXXX)
 server_pid=
@@ -53,7 +59,7 @@ free_port() {
 }
 port=$(free_port)
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-(cd "$src" && exec taskset -c "$server_core" "$sfu" --config "$work/sfu.conf" --port "$port") > "$work/server.log" 2>&1 &
+(cd "$src" && exec "${nice_cmd[@]}" taskset -c "$server_core" "$sfu" --config "$work/sfu.conf" --port "$port") > "$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
@@ -64,7 +70,7 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "run.sh: no /hea
 
 echo "run.sh: server pid $server_pid on port $port (core $server_core), bench on core $bench_core, preset $preset" >&2
 rc=0
-taskset -c "$bench_core" "$bench" --preset "$preset" --server "ws://127.0.0.1:$port/ws" --server-pid "$server_pid" "$@" || rc=$?
+"${nice_cmd[@]}" taskset -c "$bench_core" "$bench" --preset "$preset" --server "ws://127.0.0.1:$port/ws" --server-pid "$server_pid" "$@" || rc=$?
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "run.sh: the server is gone after the run (crash?); its log:" >&2
   tail -50 "$work/server.log" >&2

@@ -14,7 +14,7 @@
     goto fail;                                                                                               \
   } while (0)
 
-static bool room_name_ok(const char *s) {
+bool sig_proto_room_name_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > 64) return false;
   for (size_t i = 0; i < n; i++) {
@@ -27,7 +27,7 @@ static bool room_name_ok(const char *s) {
 }
 
 /* Display names: 1..64 bytes of valid UTF-8 (jansson guarantees UTF-8), no control characters. */
-static bool display_name_ok(const char *s) {
+bool sig_proto_display_name_ok(const char *s) {
   size_t n = strlen(s);
   if (n < 1 || n > 64) return false;
   for (size_t i = 0; i < n; i++)
@@ -73,9 +73,9 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     const char *name = get_str(root, "name", &bad);
     const char *token = get_str(root, "token", &bad);
     if (bad) FAIL("bad_message", "join: room, name and token must be strings");
-    if (!room || !room_name_ok(room))
+    if (!room || !sig_proto_room_name_ok(room))
       FAIL("bad_message", "join: room must be 1-64 characters of A-Z a-z 0-9 _ . -");
-    if (!name || !display_name_ok(name))
+    if (!name || !sig_proto_display_name_ok(name))
       FAIL("bad_message", "join: name must be 1-64 bytes without control characters");
     if (token && strlen(token) > 4096) FAIL("bad_message", "join: token too long");
     req->room = strdup(room);

@@ -21,12 +21,12 @@ typedef enum { SIG_PC_PUB = 0, SIG_PC_SUB = 1 } sig_pc;
 /* A decoded request; strings owned by it (sig_req_clear frees them). */
 typedef struct {
   sig_req_type type;
-  char *room, *name, *token;  /* join */
-  char *sdp;                  /* publish, answer */
-  sig_pc pc;                  /* answer, candidate */
-  char *candidate;            /* candidate; NULL = end of candidates */
-  bool video;                 /* mute: kind == "video" */
-  bool muted;                 /* mute */
+  char *room, *name, *token; /* join */
+  char *sdp;                 /* publish, answer */
+  sig_pc pc;                 /* answer, candidate */
+  char *candidate;           /* candidate; NULL = end of candidates */
+  bool video;                /* mute: kind == "video" */
+  bool muted;                /* mute */
 } sig_req;
 
 #define SIG_SDP_MAX_BYTES 65536
@@ -34,9 +34,14 @@ typedef struct {
 /* Returns 0 and fills req, or -EINVAL with *code set to a protocol error
  * code ("bad_json", "bad_message", "unknown_type") and msg to the reason.
  * req_type_out (may be NULL) gets the message's "type" when it had one. */
-int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **code, char *msg,
-                     size_t msglen, char *req_type_out, size_t req_type_len);
+int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **code, char *msg, size_t msglen,
+                     char *req_type_out, size_t req_type_len);
 void sig_req_clear(sig_req *req);
+
+/* Room names: 1-64 of [A-Za-z0-9_.-]. Display names and identities: 1-64
+ * bytes of UTF-8 without control characters. Shared with sig_token. */
+bool sig_proto_room_name_ok(const char *s);
+bool sig_proto_display_name_ok(const char *s);
 
 /* {"type":"error","code":..,"message":..[,"request":..]}; malloc'ed. */
 char *sig_proto_error(const char *code, const char *message, const char *request);

@@ -4,6 +4,8 @@
  * the signature is compared in constant time. */
 #include "sig_token.h"
 
+#include "sig_proto.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -87,28 +89,6 @@ static long b64url_decode(const char *in, size_t n, unsigned char *out, size_t c
 
 /* ---- claim checks ---- */
 
-/* Same rule as the join message (sig_proto.c): 1-64 of [A-Za-z0-9_.-]. */
-static bool room_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n < 1 || n > 64) return false;
-  for (size_t i = 0; i < n; i++) {
-    char c = s[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '-' || c == '.'))
-      return false;
-  }
-  return true;
-}
-
-/* Identities: 1-64 bytes (UTF-8 from jansson), no control characters. */
-static bool identity_ok(const char *s) {
-  size_t n = strlen(s);
-  if (n < 1 || n > 64) return false;
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return false;
-  return true;
-}
-
 static bool hmac256(const char *secret, const char *data, size_t n, unsigned char out[SIG_LEN]) {
   unsigned int len = 0;
   if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)data, n, out, &len))
@@ -172,10 +152,11 @@ int sig_token_verify(const char *secret, const char *token, int64_t now_s, sig_t
   if (!(expd > -9.2e18 && expd < 9.2e18)) FAIL(-EINVAL, "token \"exp\" out of range");
   json_t *room = json_object_get(pl, "room");
   if (!room) FAIL(-EINVAL, "token has no \"room\"");
-  if (!json_is_string(room) || !room_ok(json_string_value(room)))
+  if (!json_is_string(room) || !sig_proto_room_name_ok(json_string_value(room)))
     FAIL(-EINVAL, "token \"room\" must be 1-64 characters of A-Z a-z 0-9 _ . -");
   json_t *sub = json_object_get(pl, "sub");
-  if (sub && !json_is_null(sub) && !(json_is_string(sub) && identity_ok(json_string_value(sub))))
+  if (sub && !json_is_null(sub) &&
+      !(json_is_string(sub) && sig_proto_display_name_ok(json_string_value(sub))))
     FAIL(-EINVAL, "token \"sub\" must be 1-64 bytes without control characters");
   json_t *pub = json_object_get(pl, "pub"), *subscribe = json_object_get(pl, "subscribe");
   if ((pub && !json_is_boolean(pub)) || (subscribe && !json_is_boolean(subscribe)))
@@ -221,8 +202,8 @@ static bool append_json_b64(json_t *o, char *buf, size_t cap, size_t *used) {
 char *sig_token_mint(const char *secret, const sig_token_claims *c) {
   if (!secret || !*secret || !c) return NULL;
   if (!memchr(c->room, 0, sizeof c->room) || !memchr(c->identity, 0, sizeof c->identity)) return NULL;
-  if (!room_ok(c->room)) return NULL;
-  if (c->identity[0] && !identity_ok(c->identity)) return NULL;
+  if (!sig_proto_room_name_ok(c->room)) return NULL;
+  if (c->identity[0] && !sig_proto_display_name_ok(c->identity)) return NULL;
   char *buf = malloc(TOKEN_MAX + 1);
   if (!buf) return NULL;
   json_t *hdr = json_pack("{s:s, s:s}", "alg", "HS256", "typ", "JWT");
@@ -338,11 +319,11 @@ int sig_token_cli(int argc, char **argv, const char *secret) {
   long long ttl = 3600;
   if (!room)
     why = "--room is required";
-  else if (!room_ok(room))
+  else if (!sig_proto_room_name_ok(room))
     why = "--room must be 1-64 characters of A-Z a-z 0-9 _ . -";
   else if (!identity)
     why = "--identity is required";
-  else if (!identity_ok(identity))
+  else if (!sig_proto_display_name_ok(identity))
     why = "--identity must be 1-64 bytes without control characters";
   else if (ttl_s && !parse_ttl(ttl_s, &ttl))
     why = "--ttl must be a whole number of seconds, 0 to 315360000";

@@ -31,6 +31,13 @@ static int sd_notify(int unset, const char *state) {
 }
 #endif
 
+/* RELOADING=1 with the time newer systemd (Type=notify-reload) wants. */
+static void notify_reloading(void) {
+  char msg[64];
+  snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%lld", (long long)g_get_monotonic_time());
+  sd_notify(0, msg);
+}
+
 #ifndef SFU_VERSION
 #define SFU_VERSION "dev"
 #endif
@@ -216,7 +223,7 @@ static void set_limits(server *sv, void *arg) {
 static void reload(server *sv, sig_ws *ws, const cfg_cli *cli, cfg_config *cfg) {
   cfg_config fresh;
   char err[512];
-  sd_notify(0, "RELOADING=1");
+  notify_reloading();
   if (!cli->config_path) {
     g_message("SIGHUP: no config file to reload");
   } else if (cfg_load_file(cli->config_path, &fresh, err, sizeof err) != 0 ||

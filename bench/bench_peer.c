@@ -62,7 +62,12 @@ void bench_peer_fail(bench_peer *p, const char *why) {
 
 static void maybe_up(bench_peer *p, int64_t now) {
   if (p->state != BP_JOINING) return;
-  if (!p->sub_up || ((p->pub_audio || p->pub_video) && !p->pub_up)) return;
+  bool publishes = p->pub_audio || p->pub_video;
+  /* Our server gives everyone a sub connection at join; Janus only when
+   * there is a feed to subscribe to, so a lone Janus publisher is up once
+   * its pub connection is. */
+  bool need_sub = !p->run->janus || !publishes || p->jhandle_sub || p->njpending || p->jsub_attaching;
+  if ((need_sub && !p->sub_up) || (publishes && !p->pub_up)) return;
   p->state = BP_UP;
   p->t_up = now;
   p->run->joins_ok++;

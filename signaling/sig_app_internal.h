@@ -67,6 +67,7 @@ struct session {
   /* Traffic watchdog per connection: packet counters and when they last moved. */
   uint64_t wd_rx[2], wd_tx[2];
   int64_t wd_rx_us[2], wd_tx_us[2], wd_next_us;
+  int64_t remote_set_us[2]; /* when ICE checks could start; bounds connecting */
 };
 
 /* Owned by app->rooms; members borrowed. Freed when the last one leaves. */

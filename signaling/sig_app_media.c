@@ -197,7 +197,19 @@ static void watchdog(session *s, int64_t now) {
   if (!limit || now < s->wd_next_us) return;
   s->wd_next_us = now + 1000000;
   for (int pc = 0; pc < 2; pc++) {
-    if (!s->peer[pc] || !s->connected[pc]) continue;
+    if (!s->peer[pc]) continue;
+    if (!s->connected[pc]) {
+      /* A connection that never comes up (no usable candidate pair): libnice
+       * may keep checking for minutes; the participant must hear about it. */
+      if (s->remote_set[pc] && !s->remote_set_us[pc]) s->remote_set_us[pc] = now;
+      if (s->remote_set_us[pc] && now - s->remote_set_us[pc] > limit) {
+        g_message("room %s: %s %s: not connected after %u s", s->room->name, s->id,
+                  pc == SIG_PC_PUB ? "pub" : "sub", s->app->cfg.consent_timeout_s);
+        schedule_removal(s, "ice-failed");
+        return;
+      }
+      continue;
+    }
     const tp_peer_stats *st = tp_peer_get_stats(s->peer[pc]);
     uint64_t rx = st->rtp_in + st->rtcp_in, tx = st->rtp_out;
     if (!s->wd_rx_us[pc] || rx != s->wd_rx[pc]) {

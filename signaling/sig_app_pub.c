@@ -46,7 +46,7 @@ static void broadcast_tracks(session *s) {
                         "video", s->prod[1] != NULL);
   char *txt = json_dumps(j, JSON_COMPACT);
   json_decref(j);
-  app_broadcast(s->app, s->room, NULL, txt);
+  app_broadcast(s->app, s->room, s, txt); /* the publisher knows; its answer says so */
 }
 
 static int create_producer(session *s, int kind, const sig_sdp_accepted *acc) {

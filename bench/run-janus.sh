@@ -27,6 +27,9 @@ fi
 sfu=${SFU_BIN:-$build/bin/sfu}
 bench=${BENCH_BIN:-$(dirname "$sfu")/sfu-bench}
 addr=10.213.0.1
+# BENCH_NICE=-10: both servers and the bench at that priority (see run.sh).
+nice_cmd=()
+if [[ -n ${BENCH_NICE:-} ]]; then nice_cmd=(nice -n "$BENCH_NICE"); fi
 ns=sfubench$$
 work=$(mktemp -d /tmp/sfu-bench-janus.XXXXXX)
 sfu_pid= janus_pid=
@@ -70,9 +73,9 @@ for f in "$here"/janus/*.jcfg; do
 done
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-(cd "$src" && exec ip netns exec "$ns" taskset -c 0 "$sfu" --config "$work/sfu.conf" --port 8090) > "$work/sfu.log" 2>&1 &
+(cd "$src" && exec ip netns exec "$ns" "${nice_cmd[@]}" taskset -c 0 "$sfu" --config "$work/sfu.conf" --port 8090) > "$work/sfu.log" 2>&1 &
 sfu_pid=$!
-(exec ip netns exec "$ns" taskset -c 0 janus -F "$work/janus" -C "$work/janus/janus.jcfg" -o) > "$work/janus.log" 2>&1 &
+(exec ip netns exec "$ns" "${nice_cmd[@]}" taskset -c 0 janus -F "$work/janus" -C "$work/janus/janus.jcfg" -o) > "$work/janus.log" 2>&1 &
 janus_pid=$!
 ready=
 for _ in $(seq 150); do
@@ -88,7 +91,7 @@ if [[ -z $ready ]]; then
 fi
 echo "run-janus.sh: namespace $ns, sfu pid $sfu_pid, janus pid $janus_pid, both on core 0; bench on core 1" >&2
 rc=0
-inns taskset -c 1 "$bench" --preset "$preset" --server "ws://$addr:8090/ws" --server-pid "$sfu_pid" \
+inns "${nice_cmd[@]}" taskset -c 1 "$bench" --preset "$preset" --server "ws://$addr:8090/ws" --server-pid "$sfu_pid" \
   --janus "ws://$addr:8188/" --janus-pid "$janus_pid" --local-addr "$addr" --allow-addr "$addr" "$@" || rc=$?
 for pid in "$sfu_pid" "$janus_pid"; do
   kill -0 "$pid" 2>/dev/null || { echo "run-janus.sh: server $pid is gone after the run" >&2; rc=1; }

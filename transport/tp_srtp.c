@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <srtp2/srtp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Largest trailer added: SRTP GCM tag 16; SRTCP GCM tag 16 + index 4. */
@@ -85,6 +86,10 @@ int tp_srtp_start(tp_srtp *s, const char *profile, const uint8_t *km, size_t km_
     snprintf(err, errlen, "srtp_create failed for %s", profile);
     return rc;
   }
+  /* Outgoing RTP on OpenSSL when GCM; without it libsrtp2 does it all. */
+  if (gcm && getenv("SFU_SRTP_LIBSRTP") == NULL &&
+      tp_srtp_gcm_start(&s->gcm, is_client ? ckey : skey, is_client ? csalt : ssalt) != 0)
+    g_warning("OpenSSL AES-GCM unavailable; SRTP stays on libsrtp2");
   s->in = in;
   s->out = out;
   s->profile = gcm ? "SRTP_AEAD_AES_128_GCM" : "SRTP_AES128_CM_SHA1_80";
@@ -94,11 +99,13 @@ int tp_srtp_start(tp_srtp *s, const char *profile, const uint8_t *km, size_t km_
 void tp_srtp_stop(tp_srtp *s) {
   if (s->in) srtp_dealloc(s->in);
   if (s->out) srtp_dealloc(s->out);
+  tp_srtp_gcm_stop(&s->gcm);
   s->in = s->out = NULL;
   s->profile = NULL;
 }
 
 int tp_srtp_protect(tp_srtp *s, bool rtcp, uint8_t *pkt, size_t *len, size_t cap) {
+  if (!rtcp && s->gcm.ctx) return tp_srtp_gcm_protect(&s->gcm, pkt, len, cap);
   size_t room = rtcp ? TP_SRTCP_OVERHEAD : TP_SRTP_OVERHEAD_RTP;
   if (cap < *len + room || *len > INT_MAX - room) return -ENOSPC;
   int n = (int)*len;

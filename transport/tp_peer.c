@@ -23,6 +23,7 @@
 #include <nice/agent.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "tp_demux.h"
 #include "tp_dtls.h"
@@ -278,6 +279,19 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
   }
 }
 
+/* Bursts (a keyframe is dozens of packets, a fan-out thousands) overflow
+ * the kernel's default 208 KiB socket buffers; the kernel caps these at
+ * net.core.[rw]mem_max unless raised there. */
+static void grow_socket_buffers(tp_peer *p) {
+  GSocket *gs = nice_agent_get_selected_socket(p->agent, p->stream_id, 1);
+  if (!gs) return;
+  int fd = g_socket_get_fd(gs), sz = 1 << 20;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof sz) != 0)
+    g_debug("%s: socket buffers stay at the default", p->name);
+  g_object_unref(gs);
+}
+
 static void on_component_state(NiceAgent *agent, guint stream_id, guint component_id, guint state,
                                gpointer data) {
   (void)agent;
@@ -286,7 +300,10 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
   g_debug("%s: ICE %s", p->name, nice_component_state_to_string(state));
   enter(p);
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
-    if (!p->ice_up) g_message("%s: ICE connected", p->name);
+    if (!p->ice_up) {
+      g_message("%s: ICE connected", p->name);
+      grow_socket_buffers(p);
+    }
     p->ice_up = p->ice_was_up = true;
     if (p->dtls_client && !p->dtls_started && p->state == TP_STATE_CONNECTING) {
       p->dtls_started = true;

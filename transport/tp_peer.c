@@ -55,6 +55,12 @@ struct tp_peer {
   unsigned consent_timeout_s, consent_idle_s;
   uint64_t rx_datagrams, consent_seen;
   tp_peer_stats stats;
+  /* Media goes straight to the selected pair's UDP socket (libnice's own
+   * send adds its lock and GLib layers per packet); tx_sock is a ref. */
+  GSocket *tx_sock;
+  int tx_fd;
+  struct sockaddr_storage tx_addr;
+  socklen_t tx_addrlen;
 };
 
 const char *tp_state_name(tp_state st) {
@@ -94,6 +100,9 @@ static void stop_timers(tp_peer *p) {
 
 static void destroy(tp_peer *p, bool defer_agent_unref) {
   stop_timers(p);
+  if (p->tx_sock) g_object_unref(p->tx_sock);
+  p->tx_sock = NULL;
+  p->tx_fd = -1;
   drop_source(&p->gather_idle);
   tp_dtls_free(p->dtls);
   tp_srtp_stop(&p->srtp);
@@ -279,6 +288,32 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
   }
 }
 
+/* The socket and address media go to: the selected pair's, when it is a
+ * plain UDP pair; otherwise (none yet) nice_agent_send. */
+static void update_tx_path(tp_peer *p) {
+  if (p->tx_sock) g_object_unref(p->tx_sock);
+  p->tx_sock = NULL;
+  p->tx_fd = -1;
+  NiceCandidate *local = NULL, *remote = NULL; /* borrowed from the agent */
+  if (!nice_agent_get_selected_pair(p->agent, p->stream_id, 1, &local, &remote) || !remote ||
+      remote->transport != NICE_CANDIDATE_TRANSPORT_UDP || local->type == NICE_CANDIDATE_TYPE_RELAYED)
+    return;
+  GSocket *gs = nice_agent_get_selected_socket(p->agent, p->stream_id, 1);
+  if (!gs) return;
+  memset(&p->tx_addr, 0, sizeof p->tx_addr);
+  nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&p->tx_addr);
+  p->tx_addrlen = p->tx_addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  p->tx_sock = gs;
+  p->tx_fd = g_socket_get_fd(gs);
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id, NiceCandidate *l,
+                             NiceCandidate *r, gpointer data) {
+  (void)agent, (void)l, (void)r;
+  tp_peer *p = data;
+  if (stream_id == p->stream_id && component_id == 1 && p->ice_up) update_tx_path(p);
+}
+
 /* Bursts (a keyframe is dozens of packets, a fan-out thousands) overflow
  * the kernel's default 208 KiB socket buffers; the kernel caps these at
  * net.core.[rw]mem_max unless raised there. */
@@ -305,6 +340,7 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
       grow_socket_buffers(p);
     }
     p->ice_up = p->ice_was_up = true;
+    update_tx_path(p);
     if (p->dtls_client && !p->dtls_started && p->state == TP_STATE_CONNECTING) {
       p->dtls_started = true;
       on_dtls_result(p, tp_dtls_start(p->dtls));
@@ -377,6 +413,7 @@ int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs
     return -EINVAL;
   }
   tp_peer *p = g_new0(tp_peer, 1);
+  p->tx_fd = -1;
   p->ctx = cfg->ctx;
   if (cbs) p->cbs = *cbs;
   p->ud = ud;
@@ -394,6 +431,7 @@ int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs
   g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_component_state), p);
   g_signal_connect(p->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), p);
   g_signal_connect(p->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), p);
+  g_signal_connect(p->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), p);
   nice_agent_attach_recv(p->agent, p->stream_id, 1, p->ctx, on_recv, p);
   p->in_new = true;
   bool ok = nice_agent_gather_candidates(p->agent, p->stream_id) &&
@@ -525,8 +563,10 @@ static int send_media(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t ca
     p->stats.srtp_out_errors++;
     return rc;
   }
-  gint n = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)pkt);
-  if (n != (gint)len) {
+  gssize n = p->tx_fd >= 0
+                 ? sendto(p->tx_fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&p->tx_addr, p->tx_addrlen)
+                 : nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)pkt);
+  if (n != (gssize)len) {
     p->stats.send_errors++;
     return -EIO;
   }

@@ -32,8 +32,8 @@ typedef struct {
 
 typedef struct {
   bool video;
-  uint32_t ssrc;           /* from the SDP; 0 = learn from the first packet */
-  uint32_t clock_rate;     /* 48000 or 90000 */
+  uint32_t ssrc;       /* from the SDP; 0 = learn from the first packet */
+  uint32_t clock_rate; /* 48000 or 90000 */
   /* The publisher's negotiated payload types (pt[1] = 0: only one);
    * packets with any other payload type are dropped. */
   uint8_t pt[2];

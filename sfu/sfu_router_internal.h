@@ -15,11 +15,11 @@ struct sfu_producer {
   sfu_producer_params prm;
   uint32_t ssrc;
   bool ssrc_known;
-  uint32_t gen; /* bumped when the source ssrc changes: consumers re-base */
+  uint32_t gen;      /* bumped when the source ssrc changes: consumers re-base */
   uint32_t own_ssrc; /* sender ssrc of the server's RTCP to the publisher */
   sfu_rxstats rx;
   sfu_nackgen nack;
-  sfu_rtxbuf *rtx; /* video only; owned */
+  sfu_rtxbuf *rtx;     /* video only; owned */
   sfu_consumer **cons; /* borrowed entries; array owned */
   size_t ncons, capcons;
   int64_t last_pli_us, next_rr_us;

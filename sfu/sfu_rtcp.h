@@ -21,7 +21,7 @@ typedef enum {
 } sfu_rtcp_type;
 
 typedef struct {
-  uint32_t ssrc;          /* source this block reports on */
+  uint32_t ssrc; /* source this block reports on */
   uint8_t fraction_lost;
   int32_t cumulative_lost; /* 24-bit signed */
   uint32_t ext_highest_seq;
@@ -33,18 +33,18 @@ typedef struct {
 /* One packet of a compound; pointers borrow the walked buffer. */
 typedef struct {
   sfu_rtcp_type type;
-  uint8_t fmt;           /* RC or FMT field */
+  uint8_t fmt; /* RC or FMT field */
   uint8_t pt;
   uint32_t sender_ssrc;
-  uint32_t media_ssrc;   /* NACK/PLI/REMB media source; FIR: ssrc of first FCI entry; else 0 */
-  const uint8_t *pkt;    /* whole packet, header included */
+  uint32_t media_ssrc; /* NACK/PLI/REMB media source; FIR: ssrc of first FCI entry; else 0 */
+  const uint8_t *pkt;  /* whole packet, header included */
   size_t len;
   /* SR only */
-  uint64_t ntp;          /* 32.32 fixed point */
+  uint64_t ntp; /* 32.32 fixed point */
   uint32_t rtp_ts, sender_packets, sender_octets;
   /* REMB only */
   uint64_t remb_bps;
-  uint8_t fir_seq;       /* FIR only */
+  uint8_t fir_seq; /* FIR only */
 } sfu_rtcp_item;
 
 typedef struct {
@@ -66,8 +66,8 @@ size_t sfu_rtcp_remb_ssrcs(const sfu_rtcp_item *item, uint32_t *ssrcs, size_t ma
 /* Builders: return the bytes written, or 0 if cap is too small. */
 size_t sfu_rtcp_build_sr(uint8_t *out, size_t cap, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts,
                          uint32_t packets, uint32_t octets);
-size_t sfu_rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc,
-                         const sfu_rtcp_report_block *blocks, size_t n);
+size_t sfu_rtcp_build_rr(uint8_t *out, size_t cap, uint32_t sender_ssrc, const sfu_rtcp_report_block *blocks,
+                         size_t n);
 /* Packs seqs (any order, duplicates ok) into as few PID/BLP entries as fit. */
 size_t sfu_rtcp_build_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,
                            const uint16_t *seqs, size_t n);

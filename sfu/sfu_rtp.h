@@ -19,7 +19,7 @@ typedef struct {
   size_t ext_off;       /* first byte of extension data (after its 4-byte header) */
   size_t ext_len;       /* bytes of extension data */
   size_t payload_off;
-  size_t payload_len;   /* without padding */
+  size_t payload_len; /* without padding */
   uint8_t padding_len;
 } sfu_rtp_hdr;
 
@@ -43,27 +43,37 @@ typedef struct {
   /* ext_map[publisher id] = subscriber id, 0 = drop the element. Index 0
    * unused. Only one-byte (0xBEDE) extensions are carried; others dropped. */
   uint8_t ext_map[16];
-  uint8_t mid_id;    /* subscriber's id for urn:ietf:params:rtp-hdrext:sdes:mid, 0 = none */
-  const char *mid;   /* subscriber's mid value written into that element */
-  uint8_t mid_len;   /* 1..16 */
+  uint8_t mid_id;  /* subscriber's id for urn:ietf:params:rtp-hdrext:sdes:mid, 0 = none */
+  const char *mid; /* subscriber's mid value written into that element */
+  uint8_t mid_len; /* 1..16 */
 } sfu_rtp_rewrite;
 
 /* Writes the rewritten packet (header, rebuilt extension block, payload;
  * padding dropped) into out. Returns its length, or 0 if cap is too small.
  * in/h must come from a successful sfu_rtp_parse. in and out must not overlap. */
-size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw,
-                            uint8_t *out, size_t cap);
+size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out,
+                            size_t cap);
 
 /* Sequence number helpers (RFC 1982 serial arithmetic on 16 bits). */
-static inline bool sfu_seq_newer(uint16_t a, uint16_t b) { return a != b && (uint16_t)(a - b) < 0x8000; }
+static inline bool sfu_seq_newer(uint16_t a, uint16_t b) {
+  return a != b && (uint16_t)(a - b) < 0x8000;
+}
 
-static inline uint16_t sfu_rd16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint16_t sfu_rd16(const uint8_t *p) {
+  return (uint16_t)((p[0] << 8) | p[1]);
+}
 static inline uint32_t sfu_rd32(const uint8_t *p) {
   return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
-static inline void sfu_wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void sfu_wr16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
 static inline void sfu_wr32(uint8_t *p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
 }
 
 #endif

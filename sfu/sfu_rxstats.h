@@ -13,14 +13,14 @@ typedef struct {
   uint32_t ssrc;
   bool started;
   uint16_t max_seq;
-  uint32_t cycles;       /* shifted count of seq wraps */
+  uint32_t cycles; /* shifted count of seq wraps */
   uint32_t base_seq;
   uint32_t received;
   uint32_t expected_prior, received_prior;
-  uint32_t transit;      /* last transit, clock units */
+  uint32_t transit; /* last transit, clock units */
   double jitter;
   uint32_t clock_rate;
-  uint32_t last_sr;      /* middle 32 bits of last SR NTP */
+  uint32_t last_sr;        /* middle 32 bits of last SR NTP */
   int64_t last_sr_recv_us; /* local monotonic time it arrived, 0 = none */
 } sfu_rxstats;
 

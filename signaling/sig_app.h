@@ -20,17 +20,17 @@
 typedef struct sig_app sig_app;
 
 typedef struct {
-  GMainContext *ctx;          /* borrowed: the media thread's context */
-  const tp_cert *cert;        /* borrowed */
-  char **ice_addrs;           /* borrowed, NULL = automatic */
-  const char *nat_public_ip;  /* borrowed, may be NULL */
+  GMainContext *ctx;         /* borrowed: the media thread's context */
+  const tp_cert *cert;       /* borrowed */
+  char **ice_addrs;          /* borrowed, NULL = automatic */
+  const char *nat_public_ip; /* borrowed, may be NULL */
   unsigned port_min, port_max;
   unsigned consent_timeout_s;
   unsigned max_rooms, max_participants_per_room, max_publishers_per_room;
   const char *jwt_secret;        /* borrowed; NULL = rooms open, else joins need a token (sig_token.h) */
   unsigned joins_per_sec_per_ip; /* join attempts per second from one address; 0 = unlimited */
-  unsigned max_bitrate_kbps; /* per publisher's video, announced with REMB; 0 = no cap */
-  char **ice_servers_json_urls; /* borrowed STUN/TURN urls handed to browsers, may be NULL */
+  unsigned max_bitrate_kbps;     /* per publisher's video, announced with REMB; 0 = no cap */
+  char **ice_servers_json_urls;  /* borrowed STUN/TURN urls handed to browsers, may be NULL */
   const char *turn_username, *turn_password;
 } sig_app_config;
 
@@ -51,8 +51,8 @@ typedef struct {
   uint64_t joins, leaves, join_errors;
   sfu_router_stats router;
   uint64_t srtp_in_errors;
-  sig_hist join_latency;      /* join request -> subscriber transport connected */
-  sig_hist first_packet;      /* join request -> first media packet forwarded to it */
+  sig_hist join_latency; /* join request -> subscriber transport connected */
+  sig_hist first_packet; /* join request -> first media packet forwarded to it */
 } sig_app_stats;
 
 sig_app *sig_app_new(const sig_app_config *cfg);

@@ -22,9 +22,9 @@ typedef struct {
   char mid[16];
   int kind;
   uint32_t ssrc;
-  bool active;      /* false once the track is gone (a=inactive) */
-  bool negotiated;  /* an answer accepted this section */
-  char pub_id[16];  /* publishing participant */
+  bool active;     /* false once the track is gone (a=inactive) */
+  bool negotiated; /* an answer accepted this section */
+  char pub_id[16]; /* publishing participant */
   sig_sdp_codec codec, codec2;
   sfu_consumer *cons; /* owned; NULL when inactive */
 } sub_sec;
@@ -41,12 +41,12 @@ struct session {
   char id[16];
   char name[72];
   char ip[64];
-  room *room;          /* borrowed */
+  room *room; /* borrowed */
   pcref ref[2];
-  tp_peer *peer[2];    /* owned */
+  tp_peer *peer[2]; /* owned */
   bool remote_set[2];
   bool connected[2];
-  unsigned ncands[2]; /* remote candidates taken, capped: each one makes libnice send checks */
+  unsigned ncands[2];     /* remote candidates taken, capped: each one makes libnice send checks */
   GPtrArray *early_cands; /* pub candidates before the pub peer exists (char*, owned) */
   sfu_producer *prod[2];  /* owned */
   uint32_t pub_ssrc[2];
@@ -54,7 +54,7 @@ struct session {
   uint8_t pub_ext_mid;
   sfu_codec pub_codec[2][2];
   bool muted[2];
-  GPtrArray *secs;        /* sub_sec*, owned; secs[0] is the "probe" section */
+  GPtrArray *secs; /* sub_sec*, owned; secs[0] is the "probe" section */
   bool offer_in_flight, need_offer, answered_once;
   unsigned offer_nsecs;
   unsigned mid_counter;

@@ -57,7 +57,8 @@ char *sig_metrics_format(const sig_app_stats *st) {
          st->subscriptions);
   metric(o, "sfu_joins_total", "counter", "Successful joins.", (double)st->joins);
   metric(o, "sfu_leaves_total", "counter", "Participants removed for any reason.", (double)st->leaves);
-  metric(o, "sfu_join_errors_total", "counter", "Joins refused (limits, tokens, join rate).", (double)st->join_errors);
+  metric(o, "sfu_join_errors_total", "counter", "Joins refused (limits, tokens, join rate).",
+         (double)st->join_errors);
   metric(o, "sfu_rtp_packets_in_total", "counter", "RTP packets received from publishers.",
          (double)st->router.rtp_in);
   metric(o, "sfu_rtp_bytes_in_total", "counter", "RTP bytes received from publishers.",

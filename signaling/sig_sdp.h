@@ -20,10 +20,10 @@ typedef enum { SIG_DIR_SENDRECV = 0, SIG_DIR_SENDONLY, SIG_DIR_RECVONLY, SIG_DIR
 
 typedef struct {
   uint8_t pt;
-  char name[32];       /* "opus", "VP8", "H264", "rtx", ... as written */
+  char name[32]; /* "opus", "VP8", "H264", "rtx", ... as written */
   uint32_t clock;
-  uint8_t channels;    /* 0 if absent */
-  char fmtp[256];      /* parameters after "a=fmtp:PT ", "" if none */
+  uint8_t channels; /* 0 if absent */
+  char fmtp[256];   /* parameters after "a=fmtp:PT ", "" if none */
   uint8_t nfb;
   char fb[SIG_SDP_MAX_FB][32]; /* "nack", "nack pli", "ccm fir", "goog-remb", "transport-cc" */
 } sig_sdp_codec;
@@ -34,8 +34,8 @@ typedef struct {
 } sig_sdp_ext;
 
 typedef struct {
-  char kind[16];       /* "audio", "video", "application" */
-  uint16_t port;       /* 0 = rejected section */
+  char kind[16]; /* "audio", "video", "application" */
+  uint16_t port; /* 0 = rejected section */
   char proto[40];
   char mid[32];
   sig_sdp_dir dir;
@@ -44,16 +44,16 @@ typedef struct {
   uint8_t nexts;
   sig_sdp_ext exts[SIG_SDP_MAX_EXT];
   uint8_t nssrc;
-  uint32_t ssrcs[SIG_SDP_MAX_SSRC];  /* every a=ssrc id, in order of appearance */
-  uint32_t fid_primary, fid_rtx;     /* a=ssrc-group:FID, 0 if none */
+  uint32_t ssrcs[SIG_SDP_MAX_SSRC]; /* every a=ssrc id, in order of appearance */
+  uint32_t fid_primary, fid_rtx;    /* a=ssrc-group:FID, 0 if none */
   char cname[64];
   char msid_stream[64], msid_track[64]; /* a=msid (or a=ssrc:.. msid:) */
   bool rtcp_mux, rtcp_rsize;
   /* Transport attributes; media-level, else copied from session level. */
   char ice_ufrag[64], ice_pwd[128];
-  char fp_alg[16];    /* "sha-256" */
+  char fp_alg[16]; /* "sha-256" */
   char fingerprint[128];
-  char setup[16];     /* "actpass", "active", "passive" */
+  char setup[16]; /* "actpass", "active", "passive" */
   uint8_t ncand;
   char cand[SIG_SDP_MAX_CAND][256]; /* "candidate:..." without "a=" */
 } sig_sdp_media;
@@ -85,13 +85,13 @@ typedef struct {
 
 /* What the server accepted from a publisher's offer, per m-section. */
 typedef struct {
-  bool accepted;           /* false: rejected (port 0) */
+  bool accepted; /* false: rejected (port 0) */
   char kind[16];
   char mid[32];
-  sig_sdp_codec codec;     /* the codec chosen (first in our preference the offer has) */
-  sig_sdp_codec codec2;    /* video: H.264 (pm=1) as well, when offered and codec is VP8; pt 0 = none */
+  sig_sdp_codec codec;  /* the codec chosen (first in our preference the offer has) */
+  sig_sdp_codec codec2; /* video: H.264 (pm=1) as well, when offered and codec is VP8; pt 0 = none */
   uint8_t ext_id_mid, ext_id_abs_send_time, ext_id_audio_level; /* ids in the offer, 0 = absent */
-  uint32_t ssrc;           /* publisher's media ssrc (FID primary or first a=ssrc), 0 = unknown */
+  uint32_t ssrc; /* publisher's media ssrc (FID primary or first a=ssrc), 0 = unknown */
   char msid_track[64];
 } sig_sdp_accepted;
 
@@ -104,20 +104,20 @@ typedef struct {
  * acc[i] is filled for every offer section (nacc = offer->nmedia).
  * Returns a malloc'ed SDP (caller frees) or NULL with err set (no usable
  * section, missing ICE credentials or fingerprint, no BUNDLE...). */
-char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig_sdp_accepted *acc,
-                           char *err, size_t errlen);
+char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig_sdp_accepted *acc, char *err,
+                           size_t errlen);
 
 /* One m-section of an offer to a subscriber. */
 typedef struct {
-  const char *kind;        /* "audio" or "video" */
+  const char *kind; /* "audio" or "video" */
   const char *mid;
-  bool active;             /* false: a=inactive (track gone; section kept) */
+  bool active; /* false: a=inactive (track gone; section kept) */
   uint32_t ssrc;
   const char *cname;
   const char *msid_stream; /* the publishing participant's id */
   const char *msid_track;
-  sig_sdp_codec codec;     /* our payload type and parameters */
-  sig_sdp_codec codec2;    /* second codec (pt 0 = none) */
+  sig_sdp_codec codec;  /* our payload type and parameters */
+  sig_sdp_codec codec2; /* second codec (pt 0 = none) */
 } sig_sdp_offer_section;
 
 /* Fixed extension ids the server uses towards subscribers. */
@@ -130,7 +130,7 @@ typedef struct {
  * nack, nack pli, ccm fir for video, the extensions above. With n == 0 the
  * offer holds a single inactive audio section (mid "probe") so ICE and DTLS
  * can start before anyone publishes. Returns malloc'ed SDP or NULL. */
-char *sig_sdp_write_offer(const sig_sdp_local *local, const sig_sdp_offer_section *secs, size_t n,
-                          char *err, size_t errlen);
+char *sig_sdp_write_offer(const sig_sdp_local *local, const sig_sdp_offer_section *secs, size_t n, char *err,
+                          size_t errlen);
 
 #endif

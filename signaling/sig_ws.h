@@ -18,14 +18,14 @@
 typedef struct sig_ws sig_ws;
 
 typedef struct {
-  const char *listen_addr;        /* NULL = all */
+  const char *listen_addr; /* NULL = all */
   unsigned port;
   const char *web_root;
   const char *tls_cert, *tls_key; /* both or neither */
   char **allowed_origins;         /* NULL = any */
   size_t max_message_bytes;
-  unsigned messages_per_sec;      /* per connection; 0 = unlimited */
-  GMainContext *media_ctx;        /* borrowed */
+  unsigned messages_per_sec; /* per connection; 0 = unlimited */
+  GMainContext *media_ctx;   /* borrowed */
   /* Called on media_ctx. req is transferred (sig_req_clear + free it). */
   void (*on_request)(void *ud, uint64_t conn, const char *peer_ip, sig_req *req);
   /* The socket is gone (closed by either side); called once per conn that

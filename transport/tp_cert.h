@@ -17,7 +17,7 @@ void tp_cert_free(tp_cert *c);
 /* Checks that PEM texts hold a certificate and a private key that belong
  * together (for the HTTPS certificate reload: refuse a broken renewal
  * before the running server takes it). 0, or -EINVAL with err set. */
-int tp_cert_check_pem_pair(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len, char *err,
-                           size_t errlen);
+int tp_cert_check_pem_pair(const char *cert_pem, size_t cert_len, const char *key_pem, size_t key_len,
+                           char *err, size_t errlen);
 
 #endif

@@ -265,7 +265,7 @@ static void test_answer_chrome(void **state) {
   assert_string_equal(acc[1].codec.fb[1], "nack pli");
   assert_string_equal(acc[1].codec.fb[2], "ccm fir");
   assert_string_equal(acc[1].codec.fb[3], "goog-remb"); /* the server caps bitrate with REMB */
-  assert_int_equal(acc[1].codec2.pt, 106); /* 42e01f preferred over the earlier 42001f (102) */
+  assert_int_equal(acc[1].codec2.pt, 106);              /* 42e01f preferred over the earlier 42001f (102) */
   assert_string_equal(acc[1].codec2.name, "H264");
   assert_int_equal(acc[1].ext_id_abs_send_time, 2);
   assert_int_equal(acc[1].ext_id_mid, 4);

@@ -353,3 +353,25 @@ export async function deadSignalingServer(webDir) {
   await once(srv, 'listening');
   return { url: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(r)) };
 }
+
+// The server's /metrics as { name: number } (unlabelled samples only).
+export function scrapeMetrics(port, host = '127.0.0.1') {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`http://${host}:${port}/metrics`, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
+        const m = {};
+        for (const line of body.split('\n')) {
+          const r = /^(\w+)\s+(\S+)$/.exec(line);
+          if (r) m[r[1]] = Number(r[2]);
+        }
+        return resolve(m);
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}

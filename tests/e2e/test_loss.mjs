@@ -8,11 +8,10 @@
 // the loss left after retransmission is a small part of what the link dropped, and bob, on a clean link,
 // loses nothing and NACKs nothing.
 // Usage: node tests/e2e/test_loss.mjs <path-to-sfu-binary> <source-dir>
-import http from 'node:http';
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
 } from './harness.mjs';
 import {
   NetnsUnavailable, addUdpLoss, captureScript, cleanupNetns, closeBrowser, createNetns, inboundVideo,
@@ -34,26 +33,6 @@ const MAX_RESIDUAL_LOSS = 0.01; // fraction of ann's video packets still missing
 
 const run = new Run('test_loss', 150000);
 
-function metrics(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`http://127.0.0.1:${port}/metrics`, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
-        const m = {};
-        for (const line of body.split('\n')) {
-          const r = /^(\w+)\s+(\S+)$/.exec(line);
-          if (r) m[r[1]] = Number(r[2]);
-        }
-        return resolve(m);
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 // A subscriber's connection to ann's video is gone in the middle of the window: say who and why (the page's
 // errors, the server's lines about it), and fail.
@@ -128,7 +107,7 @@ await run.main(async () => {
 
   // Let the bitrate ramp up a little, then measure a steady window.
   await sleep(2000);
-  const m0 = await metrics(port);
+  const m0 = await scrapeMetrics(port);
   const c0 = udpCounters(net);
   const l0 = await inboundVideo(P.lossy, P.ann.id);
   const b0 = await inboundVideo(P.bob, P.ann.id);
@@ -145,7 +124,7 @@ await run.main(async () => {
     if (!l1 || !b1) await lostParticipant([P.lossy, P.bob], tStart);
     samples.push({ t: Date.now(), lossy: l1.framesDecoded, bob: b1.framesDecoded });
   }
-  const m1 = await metrics(port);
+  const m1 = await scrapeMetrics(port);
   const c1 = udpCounters(net);
 
   // Decoding: average rate and the longest time framesDecoded stood still.

@@ -10,11 +10,10 @@
 //    (the page's own close handler is detached first, so the page does not tear its connections down):
 //    the rule is immediate removal, so ann and bob drop cal at once (within 3 s).
 // Usage: node tests/e2e/test_vanish.mjs <path-to-sfu-binary> <source-dir>
-import http from 'node:http';
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
 } from './harness.mjs';
 import {
   NetnsUnavailable, blackhole, captureScript, cleanupNetns, closeBrowser, createNetns, cutLink, inboundVideo,
@@ -33,26 +32,6 @@ const MAX_STALL_MS = 2000;
 
 const run = new Run('test_vanish', 150000);
 
-function metrics(port) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`http://127.0.0.1:${port}/metrics`, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
-        const m = {};
-        for (const line of body.split('\n')) {
-          const r = /^(\w+)\s+(\S+)$/.exec(line);
-          if (r) m[r[1]] = Number(r[2]);
-        }
-        return resolve(m);
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
 
 async function joined(p) {
   const v = await poll(`${p.name} to join`, async () => {
@@ -143,7 +122,7 @@ await run.main(async () => {
   await Promise.all(all.map((p) => expectPeers(p, all.filter((o) => o !== p), 25000)));
   const rates = await Promise.all(all.map((p) => expectMedia(p, all.filter((o) => o !== p), 25000)));
   all.forEach((p, i) => run.log(`${p.name} receives ${JSON.stringify(rates[i])}`));
-  const m0 = await metrics(port);
+  const m0 = await scrapeMetrics(port);
   assert(m0.sfu_participants === 3, `/metrics sfu_participants = ${m0.sfu_participants} with ann, bob and ghost in`);
 
   // ---- 1. ghost's network vanishes ----
@@ -170,7 +149,7 @@ await run.main(async () => {
   await sleep(2000); // media between ann and bob keeps flowing after the removal too
   const ghostVideo = await stopWatch();
   run.log(`ann/bob video across the cut and the removal: ${JSON.stringify(ghostVideo)}`);
-  const m1 = await metrics(port);
+  const m1 = await scrapeMetrics(port);
   const ghostPage = await view(P.ghost).catch((e) => ({ evalError: e.message }));
   run.log(`ghost's own page meanwhile: state ${ghostPage.state}, errors ${JSON.stringify(ghostPage.errors)}`);
   await Promise.all([expectPeers(P.ann, [P.bob], 5000), expectPeers(P.bob, [P.ann], 5000)]);
@@ -220,7 +199,7 @@ await run.main(async () => {
     + `bob ${bobSawCal.ms} ms (reason "${bobSawCal.reason}"); cal's peer connections then: ${calPcs.join(', ')}`);
   await sleep(2000);
   const calVideo = await stopWatch2();
-  const m2 = await metrics(port);
+  const m2 = await scrapeMetrics(port);
   const calMedia = await Promise.all([expectMedia(P.ann, [P.bob], 5000), expectMedia(P.bob, [P.ann], 5000)]);
   run.log(`after cal's removal: ann <- ${JSON.stringify(calMedia[0])}, bob <- ${JSON.stringify(calMedia[1])}; `
     + `sfu_participants ${m2.sfu_participants}`);

@@ -60,6 +60,7 @@ typedef struct {
   GMainContext *ctx;
   GMainLoop *loop;
   sig_app *app;
+  sig_ws *ws;
   const cfg_config *cfg;
   GMutex mu;
   sig_app_stats snap; /* under mu */
@@ -73,7 +74,10 @@ static gboolean snapshot(gpointer ud) {
   g_mutex_lock(&sv->mu);
   sv->snap = st;
   g_mutex_unlock(&sv->mu);
-  sd_notify(0, "WATCHDOG=1");
+  /* Both threads must be alive: this timer proves the media thread, the
+   * heartbeat the signaling thread. */
+  if (sv->ws && g_get_monotonic_time() - sig_ws_alive_us(sv->ws) < 5 * G_USEC_PER_SEC)
+    sd_notify(0, "WATCHDOG=1");
   return G_SOURCE_CONTINUE;
 }
 
@@ -362,6 +366,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   sig_ws_set_http_ud(ws, &sv);
+  sv.ws = ws;
   sig_app_set_ws(sv.app, ws);
   g_ws = ws;
 

@@ -49,6 +49,8 @@ struct sig_ws {
   struct lws_http_mount mounts[4];
   volatile int stop;
   void *http_ud;
+  lws_sorted_usec_list_t alive_sul;
+  int64_t alive_us; /* __atomic */
   uint64_t next_id;
   GHashTable *conns; /* id -> ws_conn*, borrowed; signaling thread */
   unsigned nconns;
@@ -136,6 +138,16 @@ void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after) {
   g_queue_push_tail(&ws->out_q, it);
   g_mutex_unlock(&ws->out_mu);
   if (ws->ctx) lws_cancel_service(ws->ctx);
+}
+
+static void heartbeat(lws_sorted_usec_list_t *sul) {
+  sig_ws *ws = lws_container_of(sul, sig_ws, alive_sul);
+  __atomic_store_n(&ws->alive_us, g_get_monotonic_time(), __ATOMIC_RELAXED);
+  lws_sul_schedule(ws->ctx, 0, &ws->alive_sul, heartbeat, LWS_US_PER_SEC);
+}
+
+int64_t sig_ws_alive_us(sig_ws *ws) {
+  return __atomic_load_n(&ws->alive_us, __ATOMIC_RELAXED);
 }
 
 void sig_ws_close_all(sig_ws *ws) {
@@ -435,6 +447,7 @@ int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen)
     sig_ws_free(ws);
     return -EADDRINUSE;
   }
+  heartbeat(&ws->alive_sul);
   *out = ws;
   return 0;
 }

@@ -52,6 +52,10 @@ void sig_ws_stop(sig_ws *ws);
 void sig_ws_send(sig_ws *ws, uint64_t conn, char *json, bool close_after);
 /* Closes every connection after its queued messages (for draining). */
 void sig_ws_close_all(sig_ws *ws);
+/* Monotonic time (g_get_monotonic_time) of the signaling loop's last
+ * heartbeat, taken each second on its own thread: lets the systemd watchdog
+ * notice a stuck signaling thread. Any thread. */
+int64_t sig_ws_alive_us(sig_ws *ws);
 /* Number of open WebSocket connections (approximate, any thread). */
 unsigned sig_ws_connections(sig_ws *ws);
 /* Re-reads the TLS certificate and key files configured at start (same

@@ -179,12 +179,14 @@ export class Run {
   }
 
   // ---- server ----
-  async startServer(sfuBin, srcDir, port) {
-    const conf = path.join(srcDir, 'conf', 'sfu.conf');
-    const args = ['--config', conf, '--port', String(port)];
+  // Starts the server (default: conf/sfu.conf), keeps its output for the failure dump and in
+  // this.serverLines, and waits (10 s at most) until ready(base) resolves: by default, GET / answers.
+  async startServer(sfuBin, srcDir, port, { conf, tls = false, ready } = {}) {
+    const args = ['--config', conf || path.join(srcDir, 'conf', 'sfu.conf'), '--port', String(port)];
     this.log(`starting ${sfuBin} ${args.join(' ')} (cwd ${srcDir})`);
     const proc = spawn(sfuBin, args, { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.server = proc;
+    this.serverLines = [];
     let exited = null;
     proc.on('error', (e) => { exited = `spawn error: ${e.message}`; });
     proc.on('exit', (code, sig) => {
@@ -198,24 +200,28 @@ export class Run {
         buf += d;
         let i;
         while ((i = buf.indexOf('\n')) >= 0) {
-          this.serverTail.push(`[${stamp()}] ${buf.slice(0, i)}`);
+          const line = buf.slice(0, i);
+          this.serverTail.push(`[${stamp()}] ${line}`);
+          this.serverLines.push(line);
           buf = buf.slice(i + 1);
         }
       });
     }
+    const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const probe = ready || ((b) => httpGet(`${b}/`, 1000));
     const deadline = Date.now() + 10000;
     for (;;) {
-      if (exited) throw new Error(`server ${exited} before answering HTTP on port ${port}`);
+      if (exited) throw new Error(`server ${exited} before answering on port ${port}`);
       try {
-        await httpGet(`http://127.0.0.1:${port}/`, 1000);
+        await probe(base);
         break;
       } catch (e) {
-        if (Date.now() > deadline) throw new Error(`server did not answer HTTP on 127.0.0.1:${port} within 10 s (${e.message})`);
+        if (Date.now() > deadline) throw new Error(`server did not answer at ${base} within 10 s (${e.message})`);
         await sleep(100);
       }
     }
-    this.log(`server answers on port ${port}`);
-    return `http://127.0.0.1:${port}`;
+    this.log(`server answers at ${base}`);
+    return base;
   }
 
   async stopServer() {

@@ -194,48 +194,17 @@ function get(url, timeoutMs) {
 }
 export { get as httpGet };
 
-// Starts the server with `--config file --port port` and hooks it into run (logs into the
-// failure dump, stopped by run's cleanup). Waits until /healthz answers. Returns the base URL.
-export async function startServerWithConfig(run, sfuBin, srcDir, port, confFile, { tls = false } = {}) {
-  const args = ['--config', confFile, '--port', String(port)];
-  run.log(`starting ${sfuBin} ${args.join(' ')}`);
-  const proc = spawn(sfuBin, args, { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  run.server = proc;
-  let exited = null;
-  proc.on('error', (e) => { exited = `spawn error: ${e.message}`; });
-  proc.on('exit', (code, sig) => {
-    exited = `exited with ${sig ? 'signal ' + sig : 'code ' + code}`;
-    run.serverTail.push(`<server ${exited}>`);
-  });
-  run.serverLines = [];
-  for (const stream of [proc.stdout, proc.stderr]) {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        run.serverTail.push(line);
-        run.serverLines.push(line);
-        buf = buf.slice(i + 1);
-      }
-    });
-  }
-  const base = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    if (exited) throw new Error(`server ${exited} before answering on port ${port}`);
-    try {
+// Starts the server with its own config file (harness startServer), ready once /healthz is 200
+// (over https, certificate unchecked, with tls). Returns the base URL.
+export function startServerWithConfig(run, sfuBin, srcDir, port, confFile, { tls = false } = {}) {
+  return run.startServer(sfuBin, srcDir, port, {
+    conf: confFile,
+    tls,
+    ready: async (base) => {
       const r = await get(`${base}/healthz`, 1000);
-      if (r.status === 200) break;
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`server did not answer ${base}/healthz within 10 s (${e.message})`);
-    }
-    await sleep(100);
-  }
-  run.log(`server answers at ${base}`);
-  return base;
+      if (r.status !== 200) throw new Error(`/healthz answered ${r.status}`);
+    },
+  });
 }
 
 // `sfu --config file token ARGS...`: {code, stdout, stderr}.

@@ -214,3 +214,24 @@ export function inboundVideo(p, pid) {
     return null;
   }, pid);
 }
+
+// A namespace for one test, or null when namespaces are not permitted here (the test then says SKIP
+// and passes). Its teardown (the browser in held.browser, then the namespace) joins run's cleanup.
+export function netnsForTest(run, tag, held) {
+  let net;
+  try {
+    net = createNetns(tag);
+  } catch (e) {
+    if (!(e instanceof NetnsUnavailable)) throw e;
+    console.log(`SKIP ${run.name}: cannot create a network namespace here (${e.message})`);
+    run.summary.skipped = `ip netns add not permitted: ${e.message}`;
+    return null;
+  }
+  run.extraCleanups.push(async () => {
+    await closeBrowser(held.browser);
+    cleanupNetns(net);
+    if (netnsExists(net.ns)) console.error(`cleanup: namespace ${net.ns} is still there`);
+  });
+  run.log(`namespace ${net.ns}: ${net.rootIf} ${net.rootIp}/24 <-> ${net.nsIf} ${net.nsIp}/24`);
+  return net;
+}

@@ -14,8 +14,9 @@ import {
   CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
 } from './harness.mjs';
 import {
-  NetnsUnavailable, addUdpLoss, captureScript, cleanupNetns, closeBrowser, createNetns, inboundVideo,
-  launchBrowserIn, netnsExists, openWith, udpCounters,
+  addUdpLoss, captureScript, inboundVideo,
+  launchBrowserIn, openWith, udpCounters,
+  netnsForTest,
 } from './netns.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -59,22 +60,9 @@ async function joined(p) {
 }
 
 await run.main(async () => {
-  let net;
-  try {
-    net = createNetns('loss');
-  } catch (e) {
-    if (!(e instanceof NetnsUnavailable)) throw e;
-    console.log(`SKIP test_loss: cannot create a network namespace here (${e.message})`);
-    run.summary.skipped = `ip netns add not permitted: ${e.message}`;
-    return;
-  }
-  let lossyBrowser = null;
-  run.extraCleanups.push(async () => {
-    await closeBrowser(lossyBrowser);
-    cleanupNetns(net);
-    if (netnsExists(net.ns)) console.error(`cleanup: namespace ${net.ns} is still there`);
-  });
-  run.log(`namespace ${net.ns}: ${net.rootIf} ${net.rootIp}/24 <-> ${net.nsIf} ${net.nsIp}/24`);
+  const held = { browser: null };
+  const net = netnsForTest(run, 'loss', held);
+  if (!net) return;
   try {
     addUdpLoss(net, LOSS_PERCENT);
   } catch (e) {
@@ -88,15 +76,15 @@ await run.main(async () => {
   const nsBase = `http://${net.rootIp}:${port}`;
   const { chromium } = createRequire(import.meta.url)('playwright-core');
   // The page at http://10.201.X.1 is not a secure context: allow getUserMedia there so lossy publishes too.
-  lossyBrowser = await launchBrowserIn(net, chromium,
+  held.browser = await launchBrowserIn(net, chromium,
     [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${nsBase}`]);
-  run.log(`second browser (in ${net.ns}) ${lossyBrowser.version()}`);
+  run.log(`second browser (in ${net.ns}) ${held.browser.version()}`);
 
   const P = {};
   P.ann = await run.open('ann', `${base}/?room=loss&name=ann`, { initScript: captureScript });
   await joined(P.ann);
   P.bob = await run.open('bob', `${base}/?room=loss&name=bob`, { initScript: captureScript });
-  P.lossy = await openWith(run, lossyBrowser, 'lossy', `${nsBase}/?room=loss&name=lossy`, { initScript: captureScript });
+  P.lossy = await openWith(run, held.browser, 'lossy', `${nsBase}/?room=loss&name=lossy`, { initScript: captureScript });
   await joined(P.bob);
   await joined(P.lossy);
   run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);

@@ -16,8 +16,9 @@ import {
   CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
 } from './harness.mjs';
 import {
-  NetnsUnavailable, blackhole, captureScript, cleanupNetns, closeBrowser, createNetns, cutLink, inboundVideo,
-  launchBrowserIn, netnsExists, openWith,
+  blackhole, captureScript, cutLink, inboundVideo,
+  launchBrowserIn, openWith,
+  netnsForTest,
 } from './netns.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -85,36 +86,23 @@ function watchVideo(pairs) {
 }
 
 await run.main(async () => {
-  let net;
-  try {
-    net = createNetns('van');
-  } catch (e) {
-    if (!(e instanceof NetnsUnavailable)) throw e;
-    console.log(`SKIP test_vanish: cannot create a network namespace here (${e.message})`);
-    run.summary.skipped = `ip netns add not permitted: ${e.message}`;
-    return;
-  }
-  let ghostBrowser = null;
-  run.extraCleanups.push(async () => {
-    await closeBrowser(ghostBrowser);
-    cleanupNetns(net);
-    if (netnsExists(net.ns)) console.error(`cleanup: namespace ${net.ns} is still there`);
-  });
-  run.log(`namespace ${net.ns}: ${net.rootIf} ${net.rootIp}/24 <-> ${net.nsIf} ${net.nsIp}/24`);
+  const held = { browser: null };
+  const net = netnsForTest(run, 'van', held);
+  if (!net) return;
 
   const port = await freePort();
   const base = await run.startServer(sfuBin, srcDir, port);
   await run.launchBrowser();
   const nsBase = `http://${net.rootIp}:${port}`;
   const { chromium } = createRequire(import.meta.url)('playwright-core');
-  ghostBrowser = await launchBrowserIn(net, chromium,
+  held.browser = await launchBrowserIn(net, chromium,
     [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${nsBase}`]);
 
   const P = {};
   P.ann = await run.open('ann', `${base}/?room=vanish&name=ann`, { initScript: captureScript });
   await joined(P.ann);
   P.bob = await run.open('bob', `${base}/?room=vanish&name=bob`, { initScript: captureScript });
-  P.ghost = await openWith(run, ghostBrowser, 'ghost', `${nsBase}/?room=vanish&name=ghost`, { initScript: captureScript });
+  P.ghost = await openWith(run, held.browser, 'ghost', `${nsBase}/?room=vanish&name=ghost`, { initScript: captureScript });
   await joined(P.bob);
   await joined(P.ghost);
   run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);

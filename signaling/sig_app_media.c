@@ -201,7 +201,6 @@ static void watchdog(session *s, int64_t now) {
     if (!s->connected[pc]) {
       /* A connection that never comes up (no usable candidate pair): libnice
        * may keep checking for minutes; the participant must hear about it. */
-      if (s->remote_set[pc] && !s->remote_set_us[pc]) s->remote_set_us[pc] = now;
       if (s->remote_set_us[pc] && now - s->remote_set_us[pc] > limit) {
         g_message("room %s: %s %s: not connected after %u s", s->room->name, s->id,
                   pc == SIG_PC_PUB ? "pub" : "sub", s->app->cfg.consent_timeout_s);

@@ -116,6 +116,7 @@ int pub_handle_offer(session *s, const char *text, const char **code, char *err,
         0)
       goto out;
     s->remote_set[SIG_PC_PUB] = true;
+    s->remote_set_us[SIG_PC_PUB] = g_get_monotonic_time();
     /* Later offers repeat candidates already known. */
     for (unsigned c = 0; c < tm->ncand; c++)
       media_add_candidate(s, SIG_PC_PUB, tm->cand[c]);

@@ -183,6 +183,7 @@ int sub_handle_answer(session *s, const char *text, char *err, size_t errlen) {
     if (tp_peer_set_remote(s->peer[SIG_PC_SUB], t->ice_ufrag, t->ice_pwd, t->fingerprint, err, errlen) != 0)
       goto out;
     s->remote_set[SIG_PC_SUB] = true;
+    s->remote_set_us[SIG_PC_SUB] = g_get_monotonic_time();
   }
   for (unsigned i = 0; i < a->nmedia; i++) {
     sub_sec *sec = g_ptr_array_index(s->secs, i);

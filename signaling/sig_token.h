@@ -27,10 +27,4 @@ int sig_token_verify(const char *secret, const char *token, int64_t now_s, sig_t
 /* A signed token for these claims; malloc'ed, NULL on failure. */
 char *sig_token_mint(const char *secret, const sig_token_claims *claims);
 
-/* `sfu [--config FILE] token --room R --identity I [--ttl SECONDS] [--no-publish] [--no-subscribe]`:
- * prints the token on stdout (one line, nothing else) and a join URL hint
- * on stderr. argv[0] is "token". secret is the loaded config's jwt_secret (NULL: error, exit 78).
- * Returns the process exit status (0, 64 usage, 78 no secret). */
-int sig_token_cli(int argc, char **argv, const char *secret);
-
 #endif

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 
 #include "sig_token.h"
+#include "srv_token_cli.h"
 
 #define SECRET "0123456789abcdef0123456789abcdef-test"
 #define NOW ((int64_t)1700000000)
@@ -434,7 +435,7 @@ static cli_result run_cli(const char *secret, const char *args) {
   int so = dup(1), se = dup(2);
   dup2(fileno(fo), 1);
   dup2(fileno(fe), 2);
-  r.rc = sig_token_cli(argc, argv, secret);
+  r.rc = srv_token_cli(argc, argv, secret);
   fflush(stdout);
   fflush(stderr);
   dup2(so, 1);

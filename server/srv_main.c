@@ -16,9 +16,9 @@
 #include "cfg_config.h"
 #include "cfg_log.h"
 #include "sig_app.h"
-#include "sig_metrics.h"
-#include "sig_token.h"
 #include "sig_ws.h"
+#include "srv.h"
+#include "srv_token_cli.h"
 #include "tp_cert.h"
 
 #ifdef SFU_HAVE_SYSTEMD
@@ -55,18 +55,6 @@ static void on_signal(int sig) {
   if (g_ws) sig_ws_stop(g_ws);
 }
 
-/* Media thread state shared with the HTTP handler (signaling thread). */
-typedef struct {
-  GMainContext *ctx;
-  GMainLoop *loop;
-  sig_app *app;
-  sig_ws *ws;
-  const cfg_config *cfg;
-  GMutex mu;
-  sig_app_stats snap; /* under mu */
-  volatile gint draining;
-} server;
-
 static gboolean snapshot(gpointer ud) {
   server *sv = ud;
   sig_app_stats st;
@@ -81,128 +69,12 @@ static gboolean snapshot(gpointer ud) {
   return G_SOURCE_CONTINUE;
 }
 
-static void on_media(server *sv, void (*fn)(server *, void *), void *arg);
-
-/* One admin request, answered on the media thread. */
-typedef struct {
-  const char *path;
-  bool post;
-  int status;
-  char *body;
-} admin_req;
-
-static void admin_run(server *sv, void *arg) {
-  admin_req *a = arg;
-  const char *p = a->path + strlen("/admin/");
-  char name[128];
-  a->status = 200;
-  if (!a->post && !strcmp(p, "rooms")) {
-    a->body = sig_app_admin_rooms(sv->app);
-    return;
-  }
-  if (a->post && sscanf(p, "rooms/%127[^/]/close", name) == 1) {
-    a->status = sig_app_admin_close_room(sv->app, name) == 0 ? 200 : 404;
-  } else if (a->post && sscanf(p, "participants/%127[^/]/remove", name) == 1) {
-    a->status = sig_app_admin_remove(sv->app, name) == 0 ? 200 : 404;
-  } else {
-    a->status = a->post ? 404 : 405;
-    a->body = strdup("{\"error\":\"unknown admin request\"}\n");
-    return;
-  }
-  a->body = strdup(a->status == 200 ? "{\"ok\":true}\n" : "{\"error\":\"not found\"}\n");
-}
-
-/* Constant-time comparison: the token is a secret. */
-static bool token_ok(const char *want, const char *auth) {
-  if (!want || !g_str_has_prefix(auth, "Bearer ")) return false;
-  const char *got = auth + 7;
-  size_t n = strlen(want), m = strlen(got);
-  unsigned char d = n != m;
-  for (size_t i = 0; i < n; i++)
-    d |= (unsigned char)(want[i] ^ (i < m ? got[i] : 0));
-  return d == 0;
-}
-
-static char *on_http(void *ud, const char *method, const char *path, const char *auth, int *status,
-                     const char **ctype) {
-  server *sv = ud;
-  *ctype = "text/plain; charset=utf-8";
-  if (g_str_has_prefix(path, "/admin/")) {
-    *ctype = "application/json";
-    if (!sv->cfg->admin_token) {
-      *status = 404;
-      return strdup("{\"error\":\"the admin API is off (no admin_token in the config)\"}\n");
-    }
-    if (!token_ok(sv->cfg->admin_token, auth)) {
-      *status = 401;
-      return strdup("{\"error\":\"missing or wrong bearer token\"}\n");
-    }
-    if (g_atomic_int_get(&sv->draining)) {
-      *status = 503;
-      return strdup("{\"error\":\"draining\"}\n");
-    }
-    admin_req a = {.path = path, .post = !strcmp(method, "POST")};
-    on_media(sv, admin_run, &a);
-    *status = a.status;
-    return a.body;
-  }
-  if (!strcmp(path, "/healthz")) {
-    bool ok = !g_atomic_int_get(&sv->draining);
-    *status = ok ? 200 : 503;
-    return strdup(ok ? "ok\n" : "draining\n");
-  }
-  if (!strcmp(path, "/metrics") && sv->cfg->metrics) {
-    sig_app_stats st;
-    g_mutex_lock(&sv->mu);
-    st = sv->snap;
-    g_mutex_unlock(&sv->mu);
-    *status = 200;
-    *ctype = "text/plain; version=0.0.4; charset=utf-8";
-    return sig_metrics_format(&st);
-  }
-  *status = 404;
-  return NULL;
-}
-
 static gpointer media_main(gpointer ud) {
   server *sv = ud;
   g_main_context_push_thread_default(sv->ctx);
   g_main_loop_run(sv->loop);
   g_main_context_pop_thread_default(sv->ctx);
   return NULL;
-}
-
-/* Runs fn on the media thread and waits for it. */
-typedef struct {
-  void (*fn)(server *, void *);
-  server *sv;
-  void *arg;
-  GMutex mu;
-  GCond cond;
-  bool done;
-} call;
-
-static gboolean call_cb(gpointer p) {
-  call *c = p;
-  c->fn(c->sv, c->arg);
-  g_mutex_lock(&c->mu);
-  c->done = true;
-  g_cond_signal(&c->cond);
-  g_mutex_unlock(&c->mu);
-  return G_SOURCE_REMOVE;
-}
-
-static void on_media(server *sv, void (*fn)(server *, void *), void *arg) {
-  call c = {.fn = fn, .sv = sv, .arg = arg};
-  g_mutex_init(&c.mu);
-  g_cond_init(&c.cond);
-  g_main_context_invoke(sv->ctx, call_cb, &c);
-  g_mutex_lock(&c.mu);
-  while (!c.done)
-    g_cond_wait(&c.cond, &c.mu);
-  g_mutex_unlock(&c.mu);
-  g_mutex_clear(&c.mu);
-  g_cond_clear(&c.cond);
 }
 
 static void drain_app(server *sv, void *arg) {
@@ -236,7 +108,7 @@ static void reload(server *sv, sig_ws *ws, const cfg_cli *cli, cfg_config *cfg) 
     cfg_clear(&fresh);
   } else {
     cfg_log_set(fresh.log_level, fresh.log_json);
-    on_media(sv, set_limits, &fresh);
+    srv_on_media(sv, set_limits, &fresh);
     cfg->log_level = fresh.log_level;
     cfg->log_json = fresh.log_json;
     cfg->metrics = fresh.metrics;
@@ -286,7 +158,7 @@ int main(int argc, char **argv) {
     return CFG_EX_CONFIG;
   }
   if (cli.action == CFG_CLI_TOKEN) { /* needs the config's jwt_secret */
-    rc = sig_token_cli(argc - cli.subcmd_index, argv + cli.subcmd_index, cfg.jwt_secret);
+    rc = srv_token_cli(argc - cli.subcmd_index, argv + cli.subcmd_index, cfg.jwt_secret);
     cfg_clear(&cfg);
     return rc;
   }
@@ -349,7 +221,7 @@ int main(int argc, char **argv) {
       .media_ctx = sv.ctx,
       .on_request = sig_app_on_request,
       .on_close = sig_app_on_close,
-      .on_http = on_http,
+      .on_http = srv_http,
       .ud = sv.app,
   };
   /* on_http gets the server, requests get the app: one ud, so route via sv. */
@@ -399,9 +271,9 @@ int main(int argc, char **argv) {
   g_message("stopping: draining participants");
   sd_notify(0, "STOPPING=1");
   g_atomic_int_set(&sv.draining, 1);
-  on_media(&sv, drain_app, NULL);
+  srv_on_media(&sv, drain_app, NULL);
   sig_ws_run_for(ws, DRAIN_MS);
-  on_media(&sv, stop_app, NULL);
+  srv_on_media(&sv, stop_app, NULL);
   g_thread_join(media);
   g_ws = NULL;
   sig_ws_free(ws);

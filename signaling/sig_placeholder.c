@@ -1,1 +1,0 @@
-int sfu_sig_placeholder_;

@@ -1,7 +1,8 @@
 /* tp_ice: libnice agent set-up and candidate strings.
- * Agent: RFC 5245, full ICE, trickle (consent: see tp_ice_agent_new); UPnP and
- * ICE-TCP off; host candidates only on the addresses we add ourselves
- * (libnice ignores loopback unless it is added explicitly). */
+ * Agent: RFC 5245, full ICE, trickle (consent: see tp_ice_agent_new); UPnP
+ * off; ICE-TCP (RFC 6544) when configured; host candidates only on the
+ * addresses we add ourselves (libnice ignores loopback unless it is added
+ * explicitly), IPv4 and IPv6 alike. */
 #define G_LOG_DOMAIN "tp"
 
 #include "tp_ice.h"
@@ -26,17 +27,33 @@ static int add_address(NiceAgent *agent, const char *ip, char *err, size_t errle
   return 0;
 }
 
-/* Every non-loopback IPv4 interface address, then 127.0.0.1. */
+static bool is_ipv6_link_local(const char *ip) {
+  /* fe80::/10; a browser cannot use it without the zone (interface) id */
+  return g_ascii_strncasecmp(ip, "fe8", 3) == 0 || g_ascii_strncasecmp(ip, "fe9", 3) == 0 ||
+         g_ascii_strncasecmp(ip, "fea", 3) == 0 || g_ascii_strncasecmp(ip, "feb", 3) == 0;
+}
+
+/* Every interface address (IPv4 and IPv6) but loopback and IPv6
+ * link-local, then the loopback addresses that exist here: 127.0.0.1, and
+ * ::1 unless IPv6 is off on this host or namespace. */
 static int add_default_addresses(NiceAgent *agent, char *err, size_t errlen) {
-  GList *ips = nice_interfaces_get_local_ips(FALSE);
+  GList *ips = nice_interfaces_get_local_ips(TRUE);
+  bool v6_lo = false;
   int rc = 0;
   for (GList *l = ips; l && rc == 0; l = l->next) {
     const char *ip = l->data;
-    if (strchr(ip, ':') || g_str_has_prefix(ip, "127.")) continue; /* IPv6, loopback */
-    rc = add_address(agent, ip, err, errlen);
+    if (g_str_has_prefix(ip, "127.")) {
+      continue; /* added below, once */
+    } else if (strcmp(ip, "::1") == 0) {
+      v6_lo = true;
+    } else if (!is_ipv6_link_local(ip)) {
+      rc = add_address(agent, ip, err, errlen);
+    }
   }
   g_list_free_full(ips, g_free);
-  return rc ? rc : add_address(agent, "127.0.0.1", err, errlen);
+  if (rc == 0) rc = add_address(agent, "127.0.0.1", err, errlen);
+  if (rc == 0 && v6_lo) rc = add_address(agent, "::1", err, errlen);
+  return rc;
 }
 
 int tp_ice_agent_new(NiceAgent **out, guint *stream_id, const tp_peer_config *cfg, char *err, size_t errlen) {
@@ -52,7 +69,7 @@ int tp_ice_agent_new(NiceAgent **out, guint *stream_id, const tp_peer_config *cf
     snprintf(err, errlen, "nice_agent_new_full failed");
     return -ENOMEM;
   }
-  g_object_set(agent, "upnp", FALSE, "ice-tcp", FALSE, "ice-udp", TRUE, "controlling-mode",
+  g_object_set(agent, "upnp", FALSE, "ice-tcp", (gboolean)cfg->ice_tcp, "ice-udp", TRUE, "controlling-mode",
                (gboolean)cfg->ice_controlling, NULL);
   int rc = 0;
   if (cfg->addrs) {
@@ -89,12 +106,23 @@ static bool is_loopback(const NiceAddress *a) {
   return g_str_has_prefix(ip, "127.") || strcmp(ip, "::1") == 0;
 }
 
+/* What a browser can use: UDP, and passive TCP (browsers only connect out,
+ * RFC 6544 active; our active and simultaneous-open ones would never be
+ * paired by them). */
+static bool announced(const NiceCandidate *c) {
+  return c->transport == NICE_CANDIDATE_TRANSPORT_UDP || c->transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE;
+}
+
 char *tp_ice_candidate_sdp(NiceAgent *agent, const NiceCandidate *c, const char *nat_ip) {
+  if (!announced(c)) return NULL;
   NiceCandidate *copy = NULL;
-  if (nat_ip && c->type == NICE_CANDIDATE_TYPE_HOST && !is_loopback(&c->addr)) {
+  NiceAddress nat;
+  /* 1:1 NAT: only host candidates of the NAT address's family are rewritten */
+  if (nat_ip && c->type == NICE_CANDIDATE_TYPE_HOST && !is_loopback(&c->addr) &&
+      nice_address_set_from_string(&nat, nat_ip) && nat.s.addr.sa_family == c->addr.s.addr.sa_family) {
     copy = nice_candidate_copy(c);
-    guint port = nice_address_get_port(&c->addr);
-    if (nice_address_set_from_string(&copy->addr, nat_ip)) nice_address_set_port(&copy->addr, port);
+    nice_address_set_port(&nat, nice_address_get_port(&c->addr));
+    copy->addr = nat;
   }
   gchar *s = nice_agent_generate_local_candidate_sdp(agent, copy ? copy : (NiceCandidate *)c);
   if (copy) nice_candidate_free(copy);
@@ -131,9 +159,10 @@ int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, Nic
   if (g_strv_length(tok) < 8 || strcmp(tok[6], "typ") != 0) {
     snprintf(err, errlen, "malformed candidate: \"%.60s\"", cand);
     rc = -EINVAL;
-  } else if (g_str_has_suffix(tok[4], ".local") || g_ascii_strcasecmp(tok[2], "udp") != 0 ||
-             strcmp(tok[1], "1") != 0) {
-    rc = 1; /* mDNS, TCP or a second component: skipped */
+  } else if (g_str_has_suffix(tok[4], ".local") || strcmp(tok[1], "1") != 0) {
+    rc = 1; /* mDNS or a second component: skipped */
+  } else if (g_ascii_strcasecmp(tok[2], "udp") != 0 && g_ascii_strcasecmp(tok[2], "tcp") != 0) {
+    rc = 1; /* a transport libnice does not speak */
   }
   g_strfreev(tok);
   NiceCandidate *c = NULL;

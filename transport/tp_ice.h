@@ -13,8 +13,10 @@
 int tp_ice_agent_new(NiceAgent **agent, guint *stream_id, const tp_peer_config *cfg, char *err,
                      size_t errlen);
 
-/* "candidate:..." (no "a="), owned: g_free. nat_ip (may be NULL) replaces
- * the address of non-loopback host candidates, keeping the port. */
+/* "candidate:..." (no "a="), owned: g_free; NULL for candidates a browser
+ * cannot use (our active and simultaneous-open TCP ones). nat_ip (may be
+ * NULL) replaces the address of non-loopback host candidates of its own
+ * address family, keeping the port. */
 char *tp_ice_candidate_sdp(NiceAgent *agent, const NiceCandidate *c, const char *nat_ip);
 
 /* Local candidates of the stream's component 1, NULL-terminated, g_strfreev. */
@@ -22,7 +24,10 @@ char **tp_ice_local_candidates(NiceAgent *agent, guint stream_id, const char *na
 
 /* Parses "candidate:..." or "a=candidate:...". Returns 0 with *out set
  * (owned: nice_candidate_free), 0 with *out NULL when the candidate is
- * skipped (mDNS .local, TCP, component other than 1), or -EINVAL. */
+ * skipped (mDNS .local, neither UDP nor TCP, component other than 1), or
+ * -EINVAL. A browser's TCP candidates are "tcptype active": libnice forms
+ * no pair with them (RFC 6544 6.2); the browser's connection to our
+ * passive candidate is learnt as peer-reflexive. */
 int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, NiceCandidate **out, char *err,
                         size_t errlen);
 

@@ -43,9 +43,12 @@ struct tp_peer {
   bool dtls_client, ice_up, ice_was_up, dtls_started;
   bool remote_set, remote_done_early, fp_pending;
   bool in_new, gathering_done, freeing;
+  bool restarting;     /* ICE restarted, no pair of the new generation yet */
+  bool awaiting_creds; /* restarted here; the remote's new credentials to come */
+  guint ice_state;     /* libnice's last NiceComponentState, for tests */
   int depth;
   char *name, *nat_ip;
-  gchar *ufrag, *pwd;
+  gchar *ufrag, *pwd, *remote_ufrag, *remote_pwd;
   char remote_fp[96], peer_fp[96];
   GSList *early; /* NiceCandidate*, owned, before tp_peer_set_remote */
   guint n_early;
@@ -117,6 +120,8 @@ static void destroy(tp_peer *p, bool defer_agent_unref) {
   }
   g_free(p->ufrag);
   g_free(p->pwd);
+  g_free(p->remote_ufrag);
+  g_free(p->remote_pwd);
   g_free(p->name);
   g_free(p->nat_ip);
   g_free(p);
@@ -307,11 +312,47 @@ static void update_tx_path(tp_peer *p) {
   p->tx_fd = g_socket_get_fd(gs);
 }
 
+static const char *transport_name(const NiceCandidate *c) {
+  if (c->type == NICE_CANDIDATE_TYPE_RELAYED) return "relay";
+  switch (c->transport) {
+  case NICE_CANDIDATE_TRANSPORT_UDP:
+    return "udp";
+  case NICE_CANDIDATE_TRANSPORT_TCP_ACTIVE:
+    return "tcp-active";
+  case NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE:
+    return "tcp-passive";
+  case NICE_CANDIDATE_TRANSPORT_TCP_SO:
+    return "tcp-so";
+  }
+  return "?";
+}
+
+static void describe_pair(const NiceCandidate *l, const NiceCandidate *r, char *buf, size_t len) {
+  char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
+  nice_address_to_string(&l->addr, la);
+  nice_address_to_string(&r->addr, ra);
+  snprintf(buf, len, "%s %s%s%s:%u -> %s %s%s%s:%u", transport_name(l), strchr(la, ':') ? "[" : "", la,
+           strchr(la, ':') ? "]" : "", nice_address_get_port(&l->addr), transport_name(r),
+           strchr(ra, ':') ? "[" : "", ra, strchr(ra, ':') ? "]" : "", nice_address_get_port(&r->addr));
+}
+
+int tp_peer_selected_pair(tp_peer *p, char *buf, size_t len) {
+  NiceCandidate *l = NULL, *r = NULL; /* borrowed from the agent */
+  if (len) buf[0] = '\0';
+  if (!nice_agent_get_selected_pair(p->agent, p->stream_id, 1, &l, &r) || !l || !r) return -ENOTCONN;
+  describe_pair(l, r, buf, len);
+  return 0;
+}
+
 static void on_selected_pair(NiceAgent *agent, guint stream_id, guint component_id, NiceCandidate *l,
                              NiceCandidate *r, gpointer data) {
-  (void)agent, (void)l, (void)r;
+  (void)agent;
   tp_peer *p = data;
-  if (stream_id == p->stream_id && component_id == 1 && p->ice_up) update_tx_path(p);
+  if (stream_id != p->stream_id || component_id != 1) return;
+  char pair[160];
+  describe_pair(l, r, pair, sizeof pair);
+  g_message("%s: ICE pair %s", p->name, pair);
+  if (p->ice_up) update_tx_path(p);
 }
 
 /* Bursts (a keyframe is dozens of packets, a fan-out thousands) overflow
@@ -333,13 +374,16 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
   tp_peer *p = data;
   if (stream_id != p->stream_id || component_id != 1) return;
   g_debug("%s: ICE %s", p->name, nice_component_state_to_string(state));
+  p->ice_state = state;
   enter(p);
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
     if (!p->ice_up) {
       g_message("%s: ICE connected", p->name);
       grow_socket_buffers(p);
     }
+    if (p->restarting) g_message("%s: ICE restart done", p->name);
     p->ice_up = p->ice_was_up = true;
+    p->restarting = false;
     update_tx_path(p);
     if (p->dtls_client && !p->dtls_started && p->state == TP_STATE_CONNECTING) {
       p->dtls_started = true;
@@ -347,7 +391,12 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
     }
   } else if (state == NICE_COMPONENT_STATE_FAILED) {
     p->ice_up = false;
-    set_state(p, TP_STATE_FAILED, p->ice_was_up ? "ICE consent lost" : "ICE failed");
+    if (p->restarting && p->state == TP_STATE_CONNECTED)
+      /* The old pair may still work, and the page restarts again on its
+       * own "failed"; a peer that is really gone is the watchdogs' call. */
+      g_message("%s: ICE restart failed; transport kept", p->name);
+    else
+      set_state(p, TP_STATE_FAILED, p->ice_was_up ? "ICE consent lost" : "ICE failed");
   }
   leave(p);
 }
@@ -469,6 +518,9 @@ tp_state tp_peer_state(const tp_peer *p) {
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p) {
   return &p->stats;
 }
+bool tp_peer_ice_restarting(const tp_peer *p) {
+  return p->restarting;
+}
 const char *tp_peer_srtp_profile(const tp_peer *p) {
   return p->srtp.profile;
 }
@@ -504,6 +556,8 @@ int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd, const cha
     return -EINVAL;
   }
   g_strlcpy(p->remote_fp, fingerprint_sha256, sizeof p->remote_fp);
+  p->remote_ufrag = g_strdup(ufrag);
+  p->remote_pwd = g_strdup(pwd);
   p->remote_set = true;
   enter(p);
   set_state(p, TP_STATE_CONNECTING, "remote description set");
@@ -518,6 +572,65 @@ int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd, const cha
   if (!p->freeing && p->fp_pending) verify_and_key(p);
   leave(p);
   return 0;
+}
+
+const char *tp_peer_remote_ufrag(const tp_peer *p) {
+  return p->remote_ufrag;
+}
+
+int tp_peer_restart_ice(tp_peer *p, char *err, size_t errlen) {
+  if (!p->remote_set) {
+    snprintf(err, errlen, "ICE restart before the remote description");
+    return -EINVAL;
+  }
+  gchar *ufrag = NULL, *pwd = NULL;
+  enter(p);
+  bool ok = nice_agent_restart_stream(p->agent, p->stream_id) &&
+            nice_agent_get_local_credentials(p->agent, p->stream_id, &ufrag, &pwd);
+  leave(p);
+  if (!ok) {
+    g_free(ufrag);
+    g_free(pwd);
+    snprintf(err, errlen, "libnice refused the ICE restart");
+    return -EIO;
+  }
+  g_free(p->ufrag);
+  g_free(p->pwd);
+  p->ufrag = ufrag;
+  p->pwd = pwd;
+  p->restarting = p->awaiting_creds = true;
+  g_message("%s: ICE restart, new local ufrag %s", p->name, ufrag);
+  return 0;
+}
+
+int tp_peer_set_remote_ice(tp_peer *p, const char *ufrag, const char *pwd, char *err, size_t errlen) {
+  if (!p->remote_set) {
+    snprintf(err, errlen, "remote description not set yet");
+    return -EINVAL;
+  }
+  if (!ufrag || !*ufrag || !pwd || !*pwd) {
+    snprintf(err, errlen, "empty ICE ufrag or pwd");
+    return -EINVAL;
+  }
+  bool same = strcmp(ufrag, p->remote_ufrag) == 0 && strcmp(pwd, p->remote_pwd) == 0;
+  if (same && !p->awaiting_creds) return 0;
+  int restarted = 0;
+  if (!p->awaiting_creds) {
+    int rc = tp_peer_restart_ice(p, err, errlen);
+    if (rc != 0) return rc;
+    restarted = 1;
+  }
+  if (!nice_agent_set_remote_credentials(p->agent, p->stream_id, ufrag, pwd)) {
+    snprintf(err, errlen, "libnice refused the remote credentials");
+    return -EINVAL;
+  }
+  p->awaiting_creds = false;
+  g_free(p->remote_ufrag);
+  g_free(p->remote_pwd);
+  p->remote_ufrag = g_strdup(ufrag);
+  p->remote_pwd = g_strdup(pwd);
+  g_message("%s: remote ICE credentials of the new generation (ufrag %s)", p->name, ufrag);
+  return restarted;
 }
 
 int tp_peer_add_remote_candidate(tp_peer *p, const char *cand, char *err, size_t errlen) {
@@ -594,6 +707,10 @@ int tp_peer_debug_protect(tp_peer *p, bool rtcp, uint8_t *pkt, size_t *len, size
 int tp_peer_debug_send_raw(tp_peer *p, const uint8_t *buf, size_t len) {
   gint n = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)buf);
   return n == (gint)len ? 0 : -EIO;
+}
+
+const char *tp_peer_debug_ice_state(const tp_peer *p) {
+  return nice_component_state_to_string(p->ice_state);
 }
 
 void tp_peer_free(tp_peer *p) {

@@ -50,10 +50,11 @@ typedef struct {
   const tp_cert *cert;  /* borrowed; must outlive the peer */
   bool ice_controlling; /* true for the side that sent the SDP offer */
   bool dtls_client;     /* true: we send ClientHello (a=setup:active) */
-  /* NULL-terminated list of local IP addresses to gather host candidates
-   * on; NULL = every non-loopback interface address plus 127.0.0.1. */
+  /* NULL-terminated list of local IP addresses (IPv4 or IPv6) to gather
+   * host candidates on; NULL = every interface address that is neither
+   * loopback nor IPv6 link-local, plus 127.0.0.1 and ::1 (when present). */
   const char *const *addrs;
-  uint16_t port_min, port_max; /* UDP port range; 0,0 = any */
+  uint16_t port_min, port_max; /* UDP and TCP port range; 0,0 = any */
   /* 0 = no watchdog (libnice's consent freshness is off: one lost check
    * failed lossy links). N > 0: CONNECTED and no DTLS/SRTP/SRTCP datagram
    * for N s -> FAILED "consent expired". Only for a peer that always sends
@@ -66,6 +67,9 @@ typedef struct {
   const char *srtp_profiles;
   /* Names the peer in log lines, e.g. "room1/alice"; NULL = "tpN". Copied. */
   const char *log_name;
+  /* ICE-TCP (RFC 6544): also listen on TCP and announce passive TCP host
+   * candidates, for browsers whose UDP is blocked (they only do active TCP). */
+  bool ice_tcp;
 } tp_peer_config;
 
 /* Counters, read by stats/metrics (control plane). */
@@ -95,6 +99,28 @@ char **tp_peer_local_candidates(tp_peer *p);
 int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd, const char *fingerprint_sha256,
                        char *err, size_t errlen);
 
+/* The remote ICE credentials of the session, NULL before tp_peer_set_remote. */
+const char *tp_peer_remote_ufrag(const tp_peer *p);
+
+/* ICE restart (RFC 8445 section 9, RFC 8839 section 4.4.1.1.1): new local
+ * ufrag and pwd (tp_peer_ufrag/pwd return them from now on); the remote
+ * candidates and checks of the old generation are dropped. DTLS and SRTP
+ * are kept (RFC 8842: new ICE credentials alone start no new handshake),
+ * and the pair in use keeps carrying media until checks of the new
+ * generation select one. Then give the remote's new credentials with
+ * tp_peer_set_remote_ice and trickle its candidates as at the start.
+ * While a restart is under way an ICE failure is not fatal (the page may
+ * restart again); the watchdogs still apply. Only after tp_peer_set_remote:
+ * else -EINVAL with err set. */
+int tp_peer_restart_ice(tp_peer *p, char *err, size_t errlen);
+
+/* The remote's ICE credentials from a later SDP (offer or answer), after
+ * tp_peer_set_remote. Unchanged: nothing happens, returns 0. New: the
+ * remote restarted ICE; if we had not (tp_peer_restart_ice), we restart now
+ * and return 1: our ufrag/pwd changed and go into the answer. Returns -EINVAL
+ * with err set for empty credentials or before tp_peer_set_remote. */
+int tp_peer_set_remote_ice(tp_peer *p, const char *ufrag, const char *pwd, char *err, size_t errlen);
+
 /* One trickled remote candidate, "candidate:..." with or without "a=".
  * mDNS (.local) candidates are skipped and return 0 (peer-reflexive
  * discovery covers them). Returns 0 or -EINVAL with err set. */
@@ -112,6 +138,12 @@ int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
 
 tp_state tp_peer_state(const tp_peer *p);
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p);
+/* True from tp_peer_restart_ice until a pair of the new generation is up. */
+bool tp_peer_ice_restarting(const tp_peer *p);
+/* The selected candidate pair as "udp 192.0.2.1:40000 -> udp 198.51.100.7:5000"
+ * (transports udp, tcp-active, tcp-passive, tcp-so; a relayed local
+ * candidate reads "relay"); "" with -ENOTCONN when none is selected. */
+int tp_peer_selected_pair(tp_peer *p, char *buf, size_t len);
 /* SRTP profile negotiated ("SRTP_AEAD_AES_128_GCM", ...) or NULL before keys. */
 const char *tp_peer_srtp_profile(const tp_peer *p);
 

@@ -15,5 +15,7 @@
 int tp_peer_debug_protect(tp_peer *p, bool rtcp, uint8_t *pkt, size_t *len, size_t cap);
 /* Sends buf (borrowed) as is. Returns 0 or a negative code. */
 int tp_peer_debug_send_raw(tp_peer *p, const uint8_t *buf, size_t len);
+/* libnice's last component state ("connecting", "ready", "failed", ...). */
+const char *tp_peer_debug_ice_state(const tp_peer *p);
 
 #endif

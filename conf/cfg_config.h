@@ -37,6 +37,12 @@ typedef struct {
   char **turn_urls;                    /* turn:/turns: URLs handed to browsers; NULL = none */
   char *turn_username, *turn_password; /* required when turn_urls is set */
   unsigned consent_timeout_s;          /* 30 */
+  bool ice_tcp;                        /* true: passive ICE-TCP candidates too (RFC 6544) */
+  /* [turn]: TURN with credentials from a secret shared with the TURN server
+   * (coturn's use-auth-secret), computed per participant at join */
+  char **turn_rest_urls; /* turn:/turns: URLs; NULL = none */
+  char *turn_secret;     /* required with turn_rest_urls; at least 16 characters */
+  unsigned turn_ttl_s;   /* 86400: how long the credentials are valid */
   /* [limits] */
   unsigned max_rooms;                 /* 1000 */
   unsigned max_participants_per_room; /* 50 */

@@ -26,6 +26,8 @@ void cfg_defaults(cfg_config *c) {
   c->port_min = 10000;
   c->port_max = 60000;
   c->consent_timeout_s = 30;
+  c->ice_tcp = true;
+  c->turn_ttl_s = 86400;
   c->max_rooms = 1000;
   c->max_participants_per_room = 50;
   c->max_publishers_per_room = 50;
@@ -50,6 +52,8 @@ void cfg_clear(cfg_config *c) {
   g_strfreev(c->turn_urls);
   g_free(c->turn_username);
   g_free(c->turn_password);
+  g_strfreev(c->turn_rest_urls);
+  g_free(c->turn_secret);
   g_free(c->admin_token);
   g_free(c->jwt_secret);
   memset(c, 0, sizeof *c);
@@ -100,6 +104,10 @@ static const key_spec keys[] = {
     {"ice", "turn_username", K_STR, F(turn_username), 0, 0, cfg_check_any, false},
     {"ice", "turn_password", K_STR, F(turn_password), 0, 0, cfg_check_any, true},
     {"ice", "consent_timeout_s", K_UINT, F(consent_timeout_s), 5, 3600, NULL, false},
+    {"ice", "tcp", K_BOOL, F(ice_tcp), 0, 0, NULL, false},
+    {"turn", "urls", K_STRV, F(turn_rest_urls), 0, 0, cfg_check_turn, false},
+    {"turn", "secret", K_STR, F(turn_secret), 0, 0, cfg_check_token, true},
+    {"turn", "ttl_s", K_UINT, F(turn_ttl_s), 60, 604800, NULL, false},
     {"limits", "max_rooms", K_UINT, F(max_rooms), 1, 1000000, NULL, false},
     {"limits", "max_participants_per_room", K_UINT, F(max_participants_per_room), 1, 10000, NULL, false},
     {"limits", "max_publishers_per_room", K_UINT, F(max_publishers_per_room), 1, 10000, NULL, false},
@@ -115,7 +123,7 @@ static const key_spec keys[] = {
 };
 #undef F
 
-static const char *const groups[] = {"server", "ice", "limits", "log", "metrics", "auth"};
+static const char *const groups[] = {"server", "ice", "turn", "limits", "log", "metrics", "auth"};
 
 static const key_spec *find_key(const char *group, const char *key) {
   for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
@@ -290,6 +298,16 @@ static bool was_set(GKeyFile *kf, const char *group, const char *key) {
   return g_key_file_has_key(kf, group, key, NULL);
 }
 
+static int turn_checks(const cfg_src *s, const cfg_config *c) {
+  if (c->turn_rest_urls && !c->turn_secret) return cfg_report(s, "turn", "urls", "urls needs secret");
+  if (!c->turn_rest_urls && c->turn_secret) return cfg_report(s, "turn", "secret", "set without urls");
+  if (c->turn_rest_urls && c->turn_urls)
+    return cfg_report(s, "turn", "urls",
+                      "[turn] urls and [ice] turn_urls are both set; use one (a shared secret or fixed "
+                      "credentials)");
+  return 0;
+}
+
 static int cross_checks(GKeyFile *kf, const cfg_src *s, const cfg_config *c) {
   if (c->port_min > c->port_max) {
     const char *at = was_set(kf, "ice", "port_max") ? "port_max" : "port_min";
@@ -306,7 +324,7 @@ static int cross_checks(GKeyFile *kf, const cfg_src *s, const cfg_config *c) {
     const char *at = c->turn_username ? "turn_username" : "turn_password";
     return cfg_report(s, "ice", at, "set without turn_urls");
   }
-  return 0;
+  return turn_checks(s, c);
 }
 
 static int load_keyfile(GKeyFile *kf, const cfg_src *s) {
@@ -345,7 +363,7 @@ static int load(GKeyFile *kf, const cfg_src *s, cfg_config *c) {
   char **gs = g_key_file_get_groups(kf, NULL);
   for (size_t i = 0; gs[i] && !rc; i++) {
     if (!known_group(gs[i])) {
-      rc = cfg_report(s, gs[i], NULL, "unknown group (known: server, ice, limits, log, metrics, auth)");
+      rc = cfg_report(s, gs[i], NULL, "unknown group (known: server, ice, turn, limits, log, metrics, auth)");
       break;
     }
     char **ks = g_key_file_get_keys(kf, gs[i], NULL, NULL);

@@ -198,6 +198,7 @@ int main(int argc, char **argv) {
       .port_min = cfg.port_min,
       .port_max = cfg.port_max,
       .consent_timeout_s = cfg.consent_timeout_s,
+      .ice_tcp = cfg.ice_tcp,
       .max_rooms = cfg.max_rooms,
       .max_participants_per_room = cfg.max_participants_per_room,
       .max_publishers_per_room = cfg.max_publishers_per_room,

@@ -26,6 +26,7 @@ typedef struct {
   const char *nat_public_ip; /* borrowed, may be NULL */
   unsigned port_min, port_max;
   unsigned consent_timeout_s;
+  bool ice_tcp; /* passive ICE-TCP candidates too */
   unsigned max_rooms, max_participants_per_room, max_publishers_per_room;
   const char *jwt_secret;        /* borrowed; NULL = rooms open, else joins need a token (sig_token.h) */
   unsigned joins_per_sec_per_ip; /* join attempts per second from one address; 0 = unlimited */

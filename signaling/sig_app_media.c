@@ -140,6 +140,7 @@ int media_new_peer(session *s, int pc, char *err, size_t errlen) {
        * subscriber alone in a room, which sends no RTCP at all. */
       .consent_timeout_s = 0,
       .nat_public_ip = app->cfg.nat_public_ip,
+      .ice_tcp = app->cfg.ice_tcp,
   };
   tp_peer_cbs cbs = {.on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_state = on_state, .on_candidate = NULL};
   int rc = tp_peer_new(&s->peer[pc], &cfg, &cbs, &s->ref[pc], err, errlen);

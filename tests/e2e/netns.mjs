@@ -235,3 +235,71 @@ export function netnsForTest(run, tag, held) {
   run.log(`namespace ${net.ns}: ${net.rootIf} ${net.rootIp}/24 <-> ${net.nsIf} ${net.nsIp}/24`);
   return net;
 }
+
+// ---- issue 13 (reaching everyone): firewalls, link cuts, IPv6-only namespaces, coturn ----
+
+function nft(net, rules) {
+  run('ip', ['netns', 'exec', net.ns, 'nft', '-f', '-'], { input: rules });
+}
+
+// Every UDP datagram into or out of the namespace is dropped (a firewall that only lets TCP through),
+// with a counter of what was dropped. loopback inside the namespace stays open.
+export function dropUdp(net) {
+  nft(net, [
+    'table inet sfunoudp {',
+    '  counter dropped { }',
+    '  chain in { type filter hook input priority -5; policy accept; iif "lo" accept; meta l4proto udp counter name dropped drop; }',
+    '  chain out { type filter hook output priority -5; policy accept; oif "lo" accept; meta l4proto udp counter name dropped drop; }',
+    '}',
+  ].join('\n'));
+}
+
+export function udpDropped(net) {
+  const out = JSON.parse(run('ip', ['netns', 'exec', net.ns, 'nft', '-j', 'list', 'counter', 'inet', 'sfunoudp', 'dropped']));
+  for (const item of out.nftables || []) if (item.counter) return item.counter.packets;
+  return 0;
+}
+
+export function allowUdp(net) {
+  quiet('ip', ['netns', 'exec', net.ns, 'nft', 'delete', 'table', 'inet', 'sfunoudp']);
+}
+
+// blackhole() undone: the namespace's traffic flows again (the same TCP connections, if they survived).
+export function restoreLink(net) {
+  run('ip', ['netns', 'exec', net.ns, 'nft', 'delete', 'table', 'inet', 'sfublackhole']);
+}
+
+// Every process of the namespace (the browser this test started there) killed at once: its sockets
+// are closed by the kernel, as when a browser crashes.
+export function killNetnsProcesses(net) {
+  let pids = '';
+  try { pids = run('ip', ['netns', 'pids', net.ns]); } catch { /* no namespace */ }
+  const list = pids.split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of list) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+  return list.length;
+}
+
+// In the page: the selected ICE candidate pair of each open RTCPeerConnection, as
+// [{local: {protocol, candidateType, relayProtocol, address, port}, remote: {...}}] (null where none).
+export function selectedPairs(p) {
+  return p.page.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__test.pcs) {
+      if (pc.signalingState === 'closed') continue;
+      const st = await pc.getStats();
+      let pair = null;
+      st.forEach((s) => {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = st.get(s.selectedCandidatePairId);
+      });
+      const cand = (id) => {
+        const c = id && st.get(id);
+        return c ? { protocol: c.protocol, candidateType: c.candidateType, relayProtocol: c.relayProtocol,
+          address: c.address, port: c.port } : null;
+      };
+      out.push(pair ? { local: cand(pair.localCandidateId), remote: cand(pair.remoteCandidateId) } : null);
+    }
+    return out;
+  });
+}

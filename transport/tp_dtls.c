@@ -30,6 +30,8 @@ struct tp_dtls {
   BIO *rbio; /* owned by ssl */
   tp_dtls_send_fn send;
   void *ud;
+  tp_dtls_data_fn on_data;
+  void *data_ud;
   bool done, closed, failed;
   char why[160];
 };
@@ -177,12 +179,13 @@ static tp_dtls_result drive(tp_dtls *d) {
     return TP_DTLS_DONE;
   }
   /* After the handshake: alerts, retransmitted flights, application data
-   * (no data channels yet: dropped). */
-  uint8_t sink[2048];
+   * (data channels). A record is at most 2^14 bytes: read each one whole. */
+  uint8_t rec[16384];
   for (;;) {
     ERR_clear_error();
-    int r = SSL_read(d->ssl, sink, sizeof sink);
+    int r = SSL_read(d->ssl, rec, sizeof rec);
     if (r <= 0) return on_ssl_result(d, r, "DTLS error");
+    if (d->on_data) d->on_data(d->data_ud, rec, (size_t)r);
   }
 }
 
@@ -248,6 +251,21 @@ int tp_dtls_export_srtp(tp_dtls *d, const char **profile, uint8_t *km, size_t km
   *profile = p->name;
   *km_len = n;
   return 0;
+}
+
+void tp_dtls_set_data_cb(tp_dtls *d, tp_dtls_data_fn fn, void *ud) {
+  d->on_data = fn;
+  d->data_ud = ud;
+}
+
+int tp_dtls_write(tp_dtls *d, const uint8_t *buf, size_t len) {
+  if (!d->done || d->failed || d->closed) return -EAGAIN;
+  if (len == 0 || len > 16384) return -EMSGSIZE;
+  ERR_clear_error();
+  int r = SSL_write(d->ssl, buf, (int)len);
+  if (r == (int)len) return 0;
+  ERR_clear_error();
+  return -EIO;
 }
 
 void tp_dtls_close(tp_dtls *d) {

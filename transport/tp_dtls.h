@@ -51,6 +51,14 @@ int tp_dtls_peer_fingerprint(tp_dtls *d, char out[96]);
  * 2*(key+salt) bytes into km (>= 60 bytes). Returns 0 or negative. */
 int tp_dtls_export_srtp(tp_dtls *d, const char **profile, uint8_t *km, size_t km_cap, size_t *km_len);
 
+/* Application data (data channels: SCTP packets, one per record). The
+ * callback gets each record read after the handshake (buf borrowed); it may
+ * call tp_dtls_write. tp_dtls_write sends one record: 0, -EAGAIN before the
+ * handshake is done or after close, -EIO. */
+typedef void (*tp_dtls_data_fn)(void *ud, const uint8_t *buf, size_t len);
+void tp_dtls_set_data_cb(tp_dtls *d, tp_dtls_data_fn fn, void *ud);
+int tp_dtls_write(tp_dtls *d, const uint8_t *buf, size_t len);
+
 /* Best-effort close_notify. */
 void tp_dtls_close(tp_dtls *d);
 

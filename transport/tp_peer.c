@@ -39,6 +39,8 @@ struct tp_peer {
   guint stream_id;
   tp_peer_cbs cbs;
   void *ud;
+  void (*app_fn)(void *ud, const uint8_t *buf, size_t len); /* data channels */
+  void *app_ud;
   tp_state state;
   bool dtls_client, ice_up, ice_was_up, dtls_started;
   bool remote_set, remote_done_early, fp_pending;
@@ -245,6 +247,22 @@ static void on_dtls_result(tp_peer *p, tp_dtls_result r) {
   if (!p->freeing && p->state != TP_STATE_FAILED) arm_dtls_timer(p);
 }
 
+/* Data channel records: only once the fingerprint was checked. */
+static void on_app_data(void *ud, const uint8_t *buf, size_t len) {
+  tp_peer *p = ud;
+  if (p->state == TP_STATE_CONNECTED && !p->freeing && p->app_fn) p->app_fn(p->app_ud, buf, len);
+}
+
+void tp_peer_set_app_data_cb(tp_peer *p, void (*fn)(void *ud, const uint8_t *buf, size_t len), void *ud) {
+  p->app_fn = fn;
+  p->app_ud = ud;
+}
+
+int tp_peer_send_app_data(tp_peer *p, const uint8_t *buf, size_t len) {
+  if (p->state != TP_STATE_CONNECTED) return -EAGAIN;
+  return tp_dtls_write(p->dtls, buf, len);
+}
+
 static gboolean dtls_timer_cb(gpointer data) {
   tp_peer *p = data;
   enter(p);
@@ -440,6 +458,7 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data) 
 
 static void silence(tp_peer *p) {
   memset(&p->cbs, 0, sizeof p->cbs);
+  p->app_fn = NULL;
   stop_timers(p);
   drop_source(&p->gather_idle);
   if (p->agent) {
@@ -473,6 +492,7 @@ int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs
   int rc = tp_ice_agent_new(&p->agent, &p->stream_id, cfg, err, errlen);
   if (rc == 0)
     rc = tp_dtls_new(&p->dtls, cfg->cert, cfg->dtls_client, cfg->srtp_profiles, dtls_send, p, err, errlen);
+  if (rc == 0) tp_dtls_set_data_cb(p->dtls, on_app_data, p);
   if (rc != 0) {
     destroy(p, false);
     return rc;

@@ -135,6 +135,12 @@ void tp_peer_remote_candidates_done(tp_peer *p);
  * Never allocates, never logs. */
 int tp_peer_send_rtp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
 int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
+/* Data channels: fn gets each DTLS application data record (an SCTP packet)
+ * once CONNECTED (buf borrowed; fn must not free the peer); NULL stops it.
+ * tp_peer_send_app_data sends buf as one record: 0, -EAGAIN (not
+ * connected), -EMSGSIZE (over 16 KiB) or -EIO. */
+void tp_peer_set_app_data_cb(tp_peer *p, void (*fn)(void *ud, const uint8_t *buf, size_t len), void *ud);
+int tp_peer_send_app_data(tp_peer *p, const uint8_t *buf, size_t len);
 
 tp_state tp_peer_state(const tp_peer *p);
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p);

@@ -1,20 +1,18 @@
-// Browser client of the SFU. Signaling protocol: docs/protocol.md.
-//
-// Two RTCPeerConnections per participant: "sub" (the server offers, we answer; renegotiated by the
-// server whenever tracks come and go) and "pub" (we offer our camera/microphone with `publish`).
+// The meeting page. The protocol lives in sfu-client.js (docs/protocol.md); this file is the
+// interface: the join form, the tiles (ui-stage.js), chat (ui-chat.js), devices (ui-devices.js),
+// the control bar and its keyboard shortcuts (M microphone, V camera, S screen, C chat, G layout).
 // Subscribing never waits for getUserMedia: both start at once.
+import { SfuClient } from './sfu-client.js';
+import { Stage } from './ui-stage.js';
+import { ChatPanel, REACTIONS, floatReaction } from './ui-chat.js';
+import { DevicePicker, savedDevice } from './ui-devices.js';
 
 const t0 = performance.now();
 
 const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 const VIDEO = { width: 640, height: 360 };
-const JOIN_TIMEOUT_MS = 10000;
-const CONNECT_ATTEMPTS = 3; // a WebSocket that never opened is retried (e.g. ERR_NETWORK_CHANGED)
 const FRAME_POLL_MS = 100;
-const CONNECT_TIMEOUT_MS = 15000; // a pc not connected by then is reported (ICE/DTLS blocked)
-// Error codes after which the server closes the connection (docs/protocol.md, "Error codes").
-const CLOSING_CODES = new Set(['too_large', 'room_full', 'too_many_rooms', 'unauthorized',
-  'transport_failed', 'shutting_down', 'removed', 'internal']);
+const QUALITY_POLL_MS = 2000;
 const ERROR_HINTS = {
   room_full: 'this room is full',
   too_many_rooms: 'the server has too many rooms',
@@ -23,19 +21,32 @@ const ERROR_HINTS = {
   shutting_down: 'the server is shutting down',
   transport_failed: 'the media connection failed',
 };
+const CHAT_ERRORS = {
+  rate_limited: 'You are sending messages too fast; some were not delivered.',
+  too_large: 'That message is too long.',
+  bad_message: 'The server could not read that message.',
+};
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  grid: $('grid'), banner: $('banner'), notice: $('notice'), status: $('status'),
-  roomLabel: $('room-label'), form: $('join-form'), formRoom: $('form-room'), formName: $('form-name'),
-  formError: $('form-error'), ended: $('ended'), endedTitle: $('ended-title'),
-  endedDetail: $('ended-detail'), rejoin: $('rejoin'), controls: $('controls'),
-  mic: $('mic'), cam: $('cam'), leave: $('leave'),
+  banner: $('banner'), notice: $('notice'), status: $('status'), roomLabel: $('room-label'), clock: $('clock'),
+  form: $('join-form'), formRoom: $('form-room'), formName: $('form-name'), formError: $('form-error'),
+  ended: $('ended'), endedTitle: $('ended-title'), endedDetail: $('ended-detail'), rejoin: $('rejoin'),
+  call: $('call'), controls: $('controls'), mic: $('mic'), cam: $('cam'), share: $('share'), leave: $('leave'),
+  layout: $('layout'), react: $('react'), reactMenu: $('react-menu'), settings: $('settings'), invite: $('invite'),
+  peopleCount: $('people-count'), audioSink: $('audio-sink'), reactions: $('reactions'), toast: $('toast'),
 };
 
-let session = null; // the current Session (a rejoin makes a new one)
+const stage = new Stage({ stage: $('stage'), grid: $('grid'), prev: $('page-prev'), next: $('page-next'),
+  label: $('page-label') });
+const chat = new ChatPanel({ panel: $('chat'), list: $('chat-list'), status: $('chat-status'), form: $('chat-form'),
+  input: $('chat-input'), toggle: $('chat-toggle'), unread: $('chat-unread'), close: $('chat-close') });
+const devices = new DevicePicker({ dialog: $('devices'), cam: $('dev-cam'), mic: $('dev-mic'), spk: $('dev-spk'),
+  note: $('dev-note'), onPick: (kind, id) => meeting?.useDevice(kind, id) });
 
-// ---- test hooks -------------------------------------------------------------------------------
+let meeting = null; // the current Meeting (a rejoin makes a new one)
+
+// ---- test hooks (every browser test in tests/e2e reads these) -----------------------------------
 const sfu = {
   state: 'idle', // 'idle' | 'joining' | 'joined' | 'left' | 'error'
   id: null,
@@ -46,17 +57,30 @@ const sfu = {
   errors: [], // every error shown in the banner
   marks: {}, // first time (performance.now()) of each step: wsOpen, joined, subOffer, subConnected, media...
   log: [], // last signaling messages, for debugging: {t, dir, type, pc, ...}
-  async stats() { return session ? session.collectStats() : {}; },
-  remoteIds() { return remoteTiles().map((t) => t.dataset.id); },
-  names() { return remoteTiles().map((t) => t.dataset.name); },
+  speaker: { dominant: null, active: [] }, // the last "speaker" event
+  speakerLog: [], // [{t, dominant}] every change of the dominant speaker
+  chat: [], // chat messages received: {from, time, text, at}
+  chatErrors: [], // errors the server sent on the chat channel: {code, message}
+  reactions: [],
+  get chatState() { return meeting?.client?.chatState ?? 'unavailable'; },
+  get client() { return meeting?.client ?? null; },
+  async stats() { return meeting ? meeting.client.stats() : {}; },
+  remoteIds() { return meeting ? [...meeting.peers.keys()] : []; },
+  names() { return meeting ? [...meeting.peers.values()].map((p) => p.tile.name) : []; },
+  sendChat(text) { return meeting ? meeting.client.sendChat(text) : false; },
+  sendRaw(text) { return meeting ? meeting.client.sendRaw(text) : false; },
+  sendReaction(emoji) { return meeting ? meeting.client.sendReaction(emoji) : false; },
+  layout() {
+    return { window: { w: innerWidth, h: innerHeight }, scrolls: document.scrollingElement.scrollHeight > innerHeight
+      || document.scrollingElement.scrollWidth > innerWidth, ...stage.geometry() };
+  },
+  setLayout(mode) { stage.setMode(mode); },
 };
 window.sfu = sfu;
 
 function mark(name) {
   if (!(name in sfu.marks)) sfu.marks[name] = Math.round(performance.now());
 }
-
-function remoteTiles() { return [...ui.grid.querySelectorAll('.tile.remote')]; }
 
 function setState(state) {
   sfu.state = state;
@@ -65,21 +89,7 @@ function setState(state) {
   document.body.dataset.state = state;
 }
 
-function logMsg(dir, msg) {
-  const entry = { t: Math.round(performance.now()), dir, type: msg.type };
-  for (const k of ['pc', 'id', 'code', 'message', 'request', 'kind', 'muted', 'reason', 'name', 'room',
-    'audio', 'video', 'participants', 'iceServers']) {
-    if (msg[k] !== undefined) entry[k] = msg[k];
-  }
-  if (Array.isArray(msg.iceServers)) entry.iceServers = msg.iceServers.map((x) => ({ urls: x?.urls })); // no credentials
-  if (typeof msg.sdp === 'string') entry.sdp = msg.sdp;
-  if (msg.type === 'candidate') entry.candidate = msg.candidate;
-  sfu.log.push(entry);
-  if (sfu.log.length > 300) sfu.log.splice(0, sfu.log.length - 300);
-}
-
-// ---- banner (errors) and notices (information) ------------------------------------------------
-// Both are lists of dismissable rows; a notice row has a key so that it can be replaced or removed.
+// ---- banner (errors), notices (information), toast ---------------------------------------------
 function addRow(box, text, key) {
   const row = document.createElement('div');
   row.className = 'row';
@@ -91,11 +101,12 @@ function addRow(box, text, key) {
   close.className = 'row-close';
   close.setAttribute('aria-label', 'Dismiss');
   close.textContent = '\u00d7';
-  close.onclick = () => { row.remove(); box.hidden = !box.childElementCount; };
+  close.onclick = () => { row.remove(); box.hidden = !box.childElementCount; stage.layout(); };
   row.append(span, close);
   box.append(row);
   while (box.childElementCount > 4) box.firstElementChild.remove();
   box.hidden = false;
+  stage.layout();
 }
 
 function showError(text) {
@@ -119,7 +130,15 @@ function hideNotice(key) {
 
 function clearNotices() { ui.notice.replaceChildren(); ui.notice.hidden = true; }
 
-// ---- helpers ----------------------------------------------------------------------------------
+let toastTimer = 0;
+function toast(text) {
+  ui.toast.textContent = text;
+  ui.toast.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { ui.toast.hidden = true; }, 2500);
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
 function defaultName() { return `guest-${1000 + Math.floor(Math.random() * 9000)}`; }
 
 function cleanName(name) {
@@ -127,38 +146,15 @@ function cleanName(name) {
   return chars.slice(0, 64).join('');
 }
 
-function trackIdToPid(trackId) {
-  const m = /^(.*)-(audio|video)$/.exec(trackId || '');
-  return m ? m[1] : null;
-}
-
-// Parse the m-sections of an SDP: mid -> {kind, pid, active}.
-function parseSections(sdp) {
-  const out = new Map();
-  const parts = sdp.split(/\r?\n(?=m=)/).slice(1);
-  parts.forEach((part, index) => {
-    const kind = /^m=(\w+)/.exec(part)?.[1];
-    const mid = /^a=mid:(\S+)/m.exec(part)?.[1] ?? String(index);
-    const dir = /^a=(sendrecv|sendonly|recvonly|inactive)\s*$/m.exec(part)?.[1] ?? 'sendrecv';
-    let pid = null;
-    const msid = /^a=msid:(\S+)(?:[ \t]+(\S+))?/m.exec(part);
-    if (msid && msid[1] !== '-') pid = msid[1];
-    if (!pid && msid?.[2]) pid = trackIdToPid(msid[2]);
-    if (!pid) {
-      const ssrcMsid = /^a=ssrc:\d+ msid:(\S+)/m.exec(part);
-      if (ssrcMsid && ssrcMsid[1] !== '-') pid = ssrcMsid[1];
-    }
-    const rejected = /^m=\w+ 0 /.test(part);
-    out.set(mid, { kind, pid, active: !rejected && (dir === 'sendonly' || dir === 'sendrecv') });
-  });
-  return out;
-}
-
 async function acquireMedia() {
   if (!navigator.mediaDevices?.getUserMedia) {
     return { stream: null, error: new Error('getUserMedia is not available (page must be https or localhost)') };
   }
-  const attempts = [{ audio: true, video: VIDEO }, { audio: true }, { video: VIDEO }];
+  const cam = savedDevice('videoinput');
+  const mic = savedDevice('audioinput');
+  const video = cam ? { ...VIDEO, deviceId: cam } : VIDEO;
+  const audio = mic ? { deviceId: mic } : true;
+  const attempts = [{ audio, video }, { audio }, { video }];
   let error = null;
   for (const constraints of attempts) {
     try {
@@ -172,246 +168,375 @@ async function acquireMedia() {
 }
 
 let soundBlocked = false;
-function playMedia(el) {
-  const p = el.play();
-  if (!p) return;
-  p.catch((e) => {
-    if (e.name !== 'NotAllowedError' || !el.srcObject || soundBlocked) return;
-    soundBlocked = true;
-    showNotice('sound', 'The browser blocked sound: click anywhere on the page to enable it');
-    document.addEventListener('click', () => {
-      soundBlocked = false;
-      hideNotice('sound');
-      for (const m of ui.grid.querySelectorAll('audio, video')) if (m.srcObject) m.play().catch(() => {});
-    }, { once: true });
-  });
+function onPlayError(e) {
+  if (e.name !== 'NotAllowedError' || soundBlocked) return;
+  soundBlocked = true;
+  showNotice('sound', 'The browser blocked sound: click anywhere on the page to enable it');
+  document.addEventListener('click', () => {
+    soundBlocked = false;
+    hideNotice('sound');
+    for (const m of document.querySelectorAll('audio, video')) if (m.srcObject) m.play().catch(() => {});
+  }, { once: true });
 }
 
-// ---- tiles ------------------------------------------------------------------------------------
-function makeTile(id, name, remote) {
-  const tile = document.createElement('div');
-  tile.className = remote ? 'tile remote' : 'tile local';
-  tile.dataset.id = id;
-  tile.dataset.name = name;
-  const video = document.createElement('video');
-  video.autoplay = true;
-  video.playsInline = true;
-  video.muted = true; // sound goes through the <audio> element (autoplay policy is kinder to it)
-  const audio = document.createElement('audio');
-  audio.autoplay = true;
-  const avatar = document.createElement('div');
-  avatar.className = 'avatar';
-  const label = document.createElement('div');
-  label.className = 'name';
-  const badges = document.createElement('div');
-  badges.className = 'badges';
-  tile.append(video, audio, avatar, label, badges);
-  const t = { tile, video, audio, avatar, label, badges, videoReady: false, onReady: null };
-  // Show the avatar until the first frame is there, not a black rectangle.
-  video.addEventListener('loadeddata', () => {
-    t.videoReady = true;
-    if (t.onReady) t.onReady();
-  });
-  setTileName(t, name, remote);
-  return t;
+// Connection quality from what the receiving (or, for us, the sending) side measured: packet
+// loss, round trip, jitter; and the server pausing a video because the link cannot carry it.
+function qualityOf({ loss = 0, rtt = 0, jitter = 0, paused = false }) {
+  if (paused || loss > 0.08 || rtt > 0.6 || jitter > 0.15) return 'poor';
+  if (loss > 0.02 || rtt > 0.3 || jitter > 0.05) return 'fair';
+  return 'good';
 }
 
-function setTileName(t, name, remote) {
-  t.tile.dataset.name = name;
-  t.label.textContent = remote ? name : `${name} (you)`;
-  t.avatar.textContent = ([...name.trim()][0] || '?').toUpperCase();
-}
-
-function setBadges(t, list) {
-  t.badges.replaceChildren(...list.map((text) => {
-    const b = document.createElement('span');
-    b.className = text === 'viewer' ? 'badge info' : 'badge';
-    b.textContent = text;
-    return b;
-  }));
-}
-
-function setSrc(el, track) {
-  const cur = el.srcObject?.getTracks()[0] ?? null;
-  if (cur === track) return false;
-  el.srcObject = track ? new MediaStream([track]) : null;
-  if (track) playMedia(el);
-  return true;
-}
-
-// ---- session ----------------------------------------------------------------------------------
-class Session {
+// ---- a meeting ----------------------------------------------------------------------------------
+class Meeting {
   constructor(room, name, token) {
     this.room = room;
     this.name = name;
     this.token = token || null;
-    this.url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
-    this.ws = null;
-    this.opened = false;
-    this.attempts = 0;
-    this.ended = false;
-    this.joined = false;
-    this.id = null;
-    this.iceServers = [];
-    this.pcs = { sub: null, pub: null };
-    this.pending = { sub: [], pub: [] }; // server candidates waiting for a remote description
-    this.chains = { sub: Promise.resolve(), pub: Promise.resolve() };
-    this.mids = new Map(); // sub mid -> {kind, pid, active} from the last server offer
-    this.peers = new Map(); // participant id -> peer
-    this.local = null; // local MediaStream, or null for a viewer
+    this.client = new SfuClient({ log: sfu.log });
+    this.peers = new Map(); // participant id -> {tile, info}
+    this.audio = new Map(); // mid -> <audio>
+    this.local = null; // MediaStream from getUserMedia, or null for a viewer
     this.localTile = null;
-    this.published = false;
-    this.pollTimer = 0;
-    this.polling = false;
-    this.joinTimer = 0;
+    this.screen = null; // MediaStream being shared
+    this.ended = false;
     this.timers = [];
+    this.lastStats = null;
+    this.lastSend = null;
+    this.polling = false;
   }
 
-  get alive() { return session === this && !this.ended; }
+  get alive() { return meeting === this && !this.ended; }
 
   start() {
     setState('joining');
     sfu.id = null;
     sfu.room = this.room;
     sfu.name = this.name;
-    ui.roomLabel.textContent = `Room ${this.room}`;
+    ui.roomLabel.textContent = this.room;
     ui.mic.disabled = true; // until getUserMedia answers
     ui.cam.disabled = true;
+    ui.share.disabled = !navigator.mediaDevices?.getDisplayMedia;
     ui.controls.hidden = false;
-    document.title = `${this.room} \u2013 SFU`;
-    this.connect();
+    ui.call.hidden = false;
+    document.title = `${this.room} \u2013 meeting`;
+    chat.clear();
+    chat.setState('unavailable');
+    stage.clear();
+    this.wire();
+    this.client.join(this.room, this.name, { token: this.token }).catch(() => { /* reported as an error event */ });
     acquireMedia().then((r) => this.onMedia(r));
+    this.timers.push(setInterval(() => this.pollFrames(), FRAME_POLL_MS));
+    this.timers.push(setInterval(() => this.pollQuality(), QUALITY_POLL_MS));
+    updatePeople();
   }
 
-  // -- signaling --
-  connect() {
-    this.attempts += 1;
-    let ws;
-    try {
-      ws = new WebSocket(this.url);
-    } catch (e) {
-      this.fail(`Server unreachable: cannot open ${this.url} (${e.message})`);
+  wire() {
+    const c = this.client;
+    const on = (type, fn) => c.addEventListener(type, (ev) => { if (this.alive) fn(ev.detail); });
+    on('mark', (d) => mark(d.name));
+    on('state', (d) => {
+      if (d.state === 'joined') setState('joined');
+    });
+    on('joined', (d) => {
+      sfu.id = d.id;
+      this.name = d.name;
+      if (this.localTile) this.localTile.setName(d.name);
+      updatePeople();
+    });
+    on('participant', (d) => this.onParticipant(d));
+    on('track', (d) => this.onTrack(d));
+    on('speaker', (d) => {
+      if (d.dominant !== sfu.speaker.dominant) sfu.speakerLog.push({ t: Math.round(performance.now()), dominant: d.dominant });
+      sfu.speaker = d;
+      stage.setSpeaker(d, c.id);
+    });
+    on('chat', (d) => {
+      sfu.chat.push({ ...d, at: performance.now() });
+      chat.add(d, d.from.id === c.id);
+    });
+    on('reaction', (d) => {
+      sfu.reactions.push({ ...d, at: performance.now() });
+      const tile = d.from.id === c.id ? this.localTile : this.peers.get(d.from.id)?.tile;
+      floatReaction(ui.reactions, tile?.el, d.emoji, d.from.id === c.id ? 'you' : d.from.name);
+    });
+    on('chatstate', (d) => chat.setState(d.state));
+    on('error', (d) => this.onError(d));
+  }
+
+  onError(d) {
+    if (d.request === 'chat') {
+      sfu.chatErrors.push({ code: d.code, message: d.message });
+      chat.system(CHAT_ERRORS[d.code] || d.message);
       return;
     }
-    this.ws = ws;
-    ws.onopen = () => {
-      if (!this.alive) return;
-      this.opened = true;
-      mark('wsOpen');
-      const join = { type: 'join', room: this.room, name: this.name };
-      if (this.token) join.token = this.token;
-      this.send(join);
-      this.joinTimer = setTimeout(() => {
-        if (this.alive && !this.joined) this.fail('The server did not answer "join" within 10 s');
-      }, JOIN_TIMEOUT_MS);
-    };
-    ws.onmessage = (ev) => {
-      if (!this.alive) return;
-      let msg;
-      try {
-        msg = JSON.parse(ev.data);
-      } catch {
-        console.warn('[sfu] non-JSON message from server:', String(ev.data).slice(0, 200));
-        return;
-      }
-      if (!msg || typeof msg.type !== 'string') return;
-      logMsg('in', msg);
-      try {
-        this.onMessage(msg);
-      } catch (e) {
-        console.error('[sfu] handling', msg.type, e);
-      }
-    };
-    ws.onclose = (ev) => {
-      if (!this.alive) return;
-      if (!this.opened && this.attempts < CONNECT_ATTEMPTS) {
-        console.warn(`[sfu] WebSocket to ${this.url} failed (attempt ${this.attempts}); retrying`);
-        this.timers.push(setTimeout(() => { if (this.alive) this.connect(); }, 300 * this.attempts));
-      } else if (!this.opened) {
-        this.fail(`Server unreachable: could not connect to ${this.url} (${this.attempts} attempts)`);
+    let text = d.message;
+    if (d.server) {
+      const req = d.request ? ` (request "${d.request}")` : '';
+      const msg = d.message && d.message !== d.code ? d.message : ERROR_HINTS[d.code] || 'no message';
+      text = `Server error ${d.code}: ${msg}${req}`;
+    }
+    if (d.fatal) this.fail(text, d.code === 'removed' ? 'Removed from the room' : undefined);
+    else showError(text);
+  }
+
+  onParticipant({ participant: p, change }) {
+    if (change === 'left') {
+      const e = this.peers.get(p.id);
+      if (!e) return;
+      this.peers.delete(p.id);
+      stage.remove(`${p.id}:camera`);
+      stage.remove(`${p.id}:screen`);
+      updatePeople();
+      return;
+    }
+    let e = this.peers.get(p.id);
+    if (!e) {
+      const tile = stage.add({ key: `${p.id}:camera`, pid: p.id, source: 'camera', local: false, name: p.name });
+      e = { tile, info: p };
+      this.peers.set(p.id, e);
+      updatePeople();
+    }
+    e.info = p;
+    if (p.name && e.tile.name !== p.name) {
+      e.tile.setName(p.name);
+      stage.get(`${p.id}:screen`)?.setName(p.name);
+    }
+    this.renderPeer(p.id);
+  }
+
+  onTrack({ participant: pid, track, mid, kind, source, change }) {
+    if (kind === 'audio') {
+      if (change === 'added') {
+        const el = document.createElement('audio');
+        el.autoplay = true;
+        el.srcObject = new MediaStream([track]);
+        el.dataset.pid = pid;
+        el.dataset.source = source;
+        const sink = devices.current.audiooutput;
+        if (sink && el.setSinkId) el.setSinkId(sink).catch(() => {});
+        this.audio.get(mid)?.remove();
+        this.audio.set(mid, el);
+        ui.audioSink.append(el);
+        el.play()?.catch(onPlayError);
       } else {
-        const why = ev.reason ? `: ${ev.reason}` : '';
-        this.fail(`Connection to the server closed unexpectedly (code ${ev.code}${why})`);
-      }
-    };
-  }
-
-  send(msg) {
-    if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    logMsg('out', msg);
-    this.ws.send(JSON.stringify(msg));
-    return true;
-  }
-
-  onMessage(msg) {
-    switch (msg.type) {
-      case 'joined': return this.onJoined(msg);
-      case 'offer':
-        if (msg.pc !== undefined && msg.pc !== 'sub') {
-          console.warn('[sfu] offer for unexpected pc', msg.pc);
-          return undefined;
+        const el = this.audio.get(mid);
+        if (el && el.srcObject?.getTracks()[0] === track) {
+          el.srcObject = null;
+          el.remove();
+          this.audio.delete(mid);
         }
-        return this.enqueue('sub', () => this.onSubOffer(msg.sdp));
-      case 'answer':
-        if (msg.pc !== undefined && msg.pc !== 'pub') {
-          console.warn('[sfu] answer for unexpected pc', msg.pc);
-          return undefined;
-        }
-        return this.enqueue('pub', () => this.onPubAnswer(msg.sdp));
-      case 'candidate': {
-        const name = msg.pc === 'pub' ? 'pub' : 'sub';
-        return this.enqueue(name, () => this.onRemoteCandidate(name, msg));
       }
-      case 'participant-joined': return this.upsertPeer({ id: msg.id, name: msg.name }, true);
-      case 'participant-left': return this.removePeer(msg.id);
-      case 'tracks': return this.upsertPeer({ id: msg.id, audio: msg.audio, video: msg.video }, false);
-      case 'muted': {
-        const key = msg.kind === 'audio' ? 'audioMuted' : msg.kind === 'video' ? 'videoMuted' : null;
-        if (key) this.upsertPeer({ id: msg.id, [key]: !!msg.muted }, false);
-        return undefined;
-      }
-      case 'error': return this.onServerError(msg);
-      default:
-        console.warn('[sfu] unknown message type', msg.type);
-        return undefined;
-    }
-  }
-
-  onJoined(msg) {
-    clearTimeout(this.joinTimer);
-    this.joined = true;
-    mark('joined');
-    this.id = msg.id;
-    sfu.id = msg.id;
-    if (typeof msg.name === 'string' && msg.name) this.name = msg.name;
-    if (Array.isArray(msg.iceServers)) this.iceServers = msg.iceServers;
-    for (const p of msg.participants || []) this.upsertPeer(p, true);
-    setState('joined');
-    if (this.localTile) setTileName(this.localTile, this.name, false);
-    this.maybePublish();
-  }
-
-  onServerError(msg) {
-    const code = msg.code || 'error';
-    const req = msg.request ? ` (request "${msg.request}")` : '';
-    const text = `Server error ${code}: ${msg.message || ERROR_HINTS[code] || 'no message'}${req}`;
-    const fatal = CLOSING_CODES.has(code) || (!this.joined && msg.request === 'join');
-    if (fatal) {
-      this.fail(text, code === 'removed' ? 'Removed from the room' : undefined);
+      this.renderPeer(pid);
       return;
     }
-    showError(text);
-    if (msg.request === 'publish' && this.pcs.pub) {
-      // The server refused our offer: that pc will never connect. Stay a viewer (no retry loop).
-      this.pcs.pub.close();
-      this.pcs.pub = null;
-      this.pending.pub = [];
+    if (source === 'screen') {
+      if (change === 'added') {
+        const name = this.peers.get(pid)?.info.name;
+        stage.add({ key: `${pid}:screen`, pid, source: 'screen', local: false, name }).setTrack(track, onPlayError);
+      } else if (stage.get(`${pid}:screen`)?.track === track) {
+        stage.remove(`${pid}:screen`);
+      }
+      return;
+    }
+    this.renderPeer(pid);
+  }
+
+  // A participant's camera tile: its video, its badges.
+  renderPeer(pid) {
+    const e = this.peers.get(pid);
+    if (!e) return;
+    const p = e.info;
+    const tracks = this.client.tracksOf(pid);
+    const vt = tracks.find((t) => t.kind === 'video' && t.source !== 'screen')?.track ?? null;
+    const at = tracks.find((t) => t.kind === 'audio' && t.source !== 'screen-audio')?.track ?? null;
+    e.tile.setTrack(vt, onPlayError);
+    const hasVideo = p.video || !!vt;
+    const hasAudio = p.audio || !!at;
+    e.tile.setVideoOff(p.videoMuted || (p.tracks.length > 0 && !p.video));
+    e.tile.setMicOff(p.audioMuted);
+    const badges = [];
+    if (!hasVideo && !hasAudio && !p.screen) badges.push('viewer');
+    else {
+      if (p.videoMuted) badges.push('camera off');
+      else if (!hasVideo) badges.push('no camera');
+      if (p.audioMuted) badges.push('muted');
+      else if (!hasAudio) badges.push('no mic');
+    }
+    e.tile.setBadges(badges);
+  }
+
+  // -- our media --
+  onMedia({ stream, error }) {
+    mark('media');
+    if (!this.alive) {
+      if (stream) for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    const a = stream?.getAudioTracks()[0];
+    const v = stream?.getVideoTracks()[0];
+    if (!stream) {
+      const why = error ? ` (${error.name || 'Error'}: ${error.message})` : '';
+      console.warn('[sfu] no local media' + why);
+      showNotice('media', 'No camera/microphone: joined as a viewer');
+    } else if (!v) {
+      showNotice('media', 'No camera: joined with microphone only');
+    } else if (!a) {
+      showNotice('media', 'No microphone: joined with camera only');
+    }
+    this.local = stream;
+    this.localTile = stage.add({ key: 'local:camera', pid: 'local', source: 'camera', local: true, name: this.client.name || this.name });
+    if (v) this.localTile.setTrack(v);
+    devices.setInUse('videoinput', v?.getSettings?.().deviceId);
+    devices.setInUse('audioinput', a?.getSettings?.().deviceId);
+    if (a) this.client.publish(a, { source: 'microphone' });
+    if (v) this.client.publish(v, { source: 'camera' });
+    ui.mic.disabled = !a;
+    ui.cam.disabled = !v;
+    updateControls();
+  }
+
+  localTrack(kind) { return kind === 'audio' ? this.local?.getAudioTracks()[0] : this.local?.getVideoTracks()[0]; }
+
+  toggle(kind) {
+    const track = this.localTrack(kind);
+    if (!track || !this.alive) return;
+    this.client.setMuted(kind === 'audio' ? 'microphone' : 'camera', track.enabled);
+    updateControls();
+  }
+
+  async useDevice(kind, deviceId) {
+    if (kind === 'audiooutput') {
+      for (const el of this.audio.values()) if (el.setSinkId) el.setSinkId(deviceId).catch((e) => showError(`Speaker: ${e.message}`));
+      return;
+    }
+    const isVideo = kind === 'videoinput';
+    const old = this.localTrack(isVideo ? 'video' : 'audio');
+    if (!old) return;
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia(isVideo
+        ? { video: { ...VIDEO, deviceId: { exact: deviceId } } } : { audio: { deviceId: { exact: deviceId } } });
+    } catch (e) {
+      showError(`Could not switch the ${isVideo ? 'camera' : 'microphone'}: ${e.name}: ${e.message}`);
+      return;
+    }
+    const track = isVideo ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0];
+    if (!this.alive) {
+      track.stop();
+      return;
+    }
+    track.enabled = old.enabled;
+    this.local.removeTrack(old);
+    this.local.addTrack(track);
+    old.stop();
+    this.client.publish(track, { source: isVideo ? 'camera' : 'microphone' });
+    if (isVideo) this.localTile.setTrack(track);
+    updateControls();
+  }
+
+  async toggleShare() {
+    if (this.screen) {
+      this.stopShare();
+      return;
+    }
+    let stream;
+    try {
+      stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: true });
+    } catch (e) {
+      if (e.name !== 'NotAllowedError' && e.name !== 'AbortError') showError(`Screen sharing failed: ${e.name}: ${e.message}`);
+      return;
+    }
+    if (!this.alive) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    this.screen = stream;
+    const v = stream.getVideoTracks()[0];
+    const a = stream.getAudioTracks()[0];
+    v.contentHint = 'detail';
+    v.addEventListener('ended', () => { if (this.screen === stream) this.stopShare(); });
+    this.client.publish(v, { source: 'screen' });
+    if (a) this.client.publish(a, { source: 'screen-audio' });
+    stage.add({ key: 'local:screen', pid: 'local', source: 'screen', local: true, name: this.client.name }).setTrack(v);
+    updateControls();
+  }
+
+  stopShare() {
+    if (!this.screen) return;
+    const s = this.screen;
+    this.screen = null;
+    this.client.unpublish('screen');
+    this.client.unpublish('screen-audio');
+    for (const t of s.getTracks()) t.stop();
+    stage.remove('local:screen');
+    updateControls();
+  }
+
+  // -- polling: first frames (a test hook) and connection quality --
+  async pollFrames() {
+    if (!this.alive || this.polling) return;
+    const waiting = [...this.peers.keys()].some((pid) => !(pid in sfu.firstFrameAt)
+      && this.client.tracksOf(pid).some((t) => t.kind === 'video'));
+    if (!waiting) return;
+    this.polling = true;
+    try {
+      const stats = await this.client.stats();
+      const now = performance.now();
+      for (const [pid, s] of Object.entries(stats)) {
+        if (s.framesDecoded > 0 && !(pid in sfu.firstFrameAt)) {
+          sfu.firstFrameAt[pid] = now;
+          mark('firstFrame');
+        }
+      }
+    } catch (e) {
+      console.warn('[sfu] getStats failed', e);
+    } finally {
+      this.polling = false;
     }
   }
 
+  async pollQuality() {
+    if (!this.alive || this.client.state !== 'joined') return;
+    try {
+      const [now, send] = await Promise.all([this.client.stats(), this.client.sendStats()]);
+      const before = this.lastStats || {};
+      for (const [pid, s] of Object.entries(now)) {
+        const e = this.peers.get(pid);
+        const b = before[pid];
+        if (!e || !b) continue;
+        const got = s.packetsReceived - b.packetsReceived;
+        const lost = Math.max(0, s.packetsLost - b.packetsLost);
+        if (got + lost === 0) {
+          e.tile.setQuality('unknown', 'no media');
+          continue;
+        }
+        const ratio = lost / (got + lost);
+        const paused = this.client.pausedOf(pid).length > 0;
+        const q = qualityOf({ loss: ratio, jitter: s.jitter, paused });
+        e.tile.setQuality(q, `${q}: ${(ratio * 100).toFixed(1)} % lost, jitter ${Math.round(s.jitter * 1000)} ms`
+          + `${paused ? ', video paused by the server (bandwidth)' : ''}`);
+      }
+      this.lastStats = now;
+      if (this.localTile && this.lastSend) {
+        const lost = Math.max(0, send.lost - this.lastSend.lost);
+        const sent = send.sent - this.lastSend.sent;
+        const ratio = sent > 0 ? lost / sent : 0;
+        const q = sent > 0 ? qualityOf({ loss: ratio, rtt: send.rtt }) : 'unknown';
+        const limited = send.limitation === 'bandwidth' && q === 'good' ? 'fair' : q;
+        this.localTile.setQuality(limited, `${limited}: round trip ${Math.round(send.rtt * 1000)} ms, `
+          + `${(ratio * 100).toFixed(1)} % lost${send.limitation !== 'none' ? `, limited by ${send.limitation}` : ''}`);
+      }
+      this.lastSend = send;
+    } catch (e) {
+      console.warn('[sfu] quality stats', e);
+    }
+  }
+
+  // -- the end --
   fail(text, title) {
     if (text) showError(text);
-    const wasJoined = this.joined;
+    const wasJoined = this.client.joined;
     this.end();
     setState('error');
     showEnded(title || (wasJoined ? 'Disconnected' : 'Could not join'), text || '');
@@ -419,7 +544,7 @@ class Session {
 
   leave() {
     if (!this.alive) return;
-    this.send({ type: 'leave' });
+    this.client.leave();
     this.end();
     setState('left');
     showEnded('You left', `Room ${this.room}`);
@@ -428,379 +553,60 @@ class Session {
   end() {
     if (this.ended) return;
     this.ended = true;
-    clearTimeout(this.joinTimer);
-    clearInterval(this.pollTimer);
-    for (const t of this.timers) clearTimeout(t);
-    for (const pc of Object.values(this.pcs)) {
-      if (pc) try { pc.close(); } catch { /* already closed */ }
-    }
-    if (this.ws && this.ws.readyState <= WebSocket.OPEN) {
-      try { this.ws.close(1000, 'bye'); } catch { /* ignore */ }
-    }
+    for (const t of this.timers) clearInterval(t);
+    this.client.leave();
     if (this.local) for (const t of this.local.getTracks()) t.stop();
-    for (const el of ui.grid.querySelectorAll('audio, video')) el.srcObject = null;
-    ui.grid.replaceChildren();
+    if (this.screen) for (const t of this.screen.getTracks()) t.stop();
+    for (const el of this.audio.values()) {
+      el.srcObject = null;
+      el.remove();
+    }
+    this.peers.clear();
+    stage.clear();
     ui.controls.hidden = true;
+    ui.call.hidden = true;
+    chat.show(false);
     clearNotices();
   }
-
-  // Operations on one pc run one after another (an offer, then the candidates that follow it...).
-  enqueue(name, fn) {
-    this.chains[name] = this.chains[name]
-      .then(() => (this.alive ? fn() : undefined))
-      .catch((e) => {
-        if (this.alive) showError(`Negotiation of the ${name === 'sub' ? 'receiving' : 'sending'} connection failed: ${e.name || 'Error'}: ${e.message}`);
-      });
-    return undefined;
-  }
-
-  makePc(name) {
-    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
-    if (this.iceServers.length) config.iceServers = this.iceServers;
-    const pc = new RTCPeerConnection(config);
-    pc.onicecandidate = (ev) => {
-      if (!this.alive) return;
-      const c = ev.candidate;
-      const msg = { type: 'candidate', pc: name, candidate: c ? c.candidate : null };
-      if (c && c.sdpMid != null) msg.sdpMid = c.sdpMid;
-      this.send(msg);
-    };
-    const label = name === 'sub' ? 'receiving' : 'sending';
-    let connected = false;
-    let reported = false;
-    pc.onconnectionstatechange = () => {
-      if (!this.alive) return;
-      console.info(`[sfu] ${name} connectionState ${pc.connectionState}`);
-      if (pc.connectionState === 'connected') {
-        connected = true;
-        mark(`${name}Connected`);
-      }
-      if (pc.connectionState === 'failed' && !reported) {
-        reported = true;
-        showError(connected
-          ? `Media connection (${label}) lost: ICE/DTLS failed`
-          : `Media connection (${label}) failed: ICE/DTLS could not be established`);
-      }
-    };
-    this.timers.push(setTimeout(() => {
-      if (!this.alive || connected || reported || pc.connectionState === 'closed') return;
-      reported = true;
-      showError(`Media connection (${label}) not established after ${CONNECT_TIMEOUT_MS / 1000} s `
-        + `(ICE ${pc.iceConnectionState}, state ${pc.connectionState}): UDP to the server blocked?`);
-    }, CONNECT_TIMEOUT_MS));
-    pc.oniceconnectionstatechange = () => {
-      if (this.alive) console.info(`[sfu] ${name} iceConnectionState ${pc.iceConnectionState}`);
-    };
-    if (name === 'sub') pc.ontrack = (ev) => this.onTrack(ev);
-    return pc;
-  }
-
-  async onRemoteCandidate(name, msg) {
-    const pc = this.pcs[name];
-    if (!pc || !pc.remoteDescription) {
-      this.pending[name].push(msg);
-      return;
-    }
-    await this.applyCandidate(pc, msg);
-  }
-
-  async flushCandidates(name) {
-    const list = this.pending[name].splice(0);
-    for (const msg of list) await this.applyCandidate(this.pcs[name], msg);
-  }
-
-  async applyCandidate(pc, msg) {
-    let c = msg.candidate;
-    try {
-      if (c == null || c === '') {
-        await pc.addIceCandidate(); // end of candidates
-        return;
-      }
-      c = String(c).replace(/^a=/, '');
-      const init = { candidate: c };
-      if (msg.sdpMid != null) init.sdpMid = String(msg.sdpMid);
-      else init.sdpMLineIndex = msg.sdpMLineIndex ?? 0;
-      await pc.addIceCandidate(init);
-    } catch (e) {
-      console.warn('[sfu] addIceCandidate failed:', e.message, JSON.stringify(msg));
-    }
-  }
-
-  // -- sub: the server offers, we answer --
-  async onSubOffer(sdp) {
-    if (typeof sdp !== 'string') throw new Error('offer without sdp');
-    mark('subOffer');
-    if (!this.pcs.sub) this.pcs.sub = this.makePc('sub');
-    const pc = this.pcs.sub;
-    this.mids = parseSections(sdp);
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    await this.flushCandidates('sub');
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    this.send({ type: 'answer', pc: 'sub', sdp: pc.localDescription.sdp });
-    mark('subAnswer');
-    this.reconcile();
-    this.startFramePolling();
-  }
-
-  onTrack(ev) {
-    if (!this.alive) return;
-    mark('firstTrack');
-    const mid = ev.transceiver?.mid;
-    const pid = ev.streams[0]?.id || this.mids.get(mid)?.pid || trackIdToPid(ev.track.id);
-    this.attach(pid, ev.track, mid);
-  }
-
-  // After each sub negotiation: attach active tracks, drop the ones whose section went inactive.
-  reconcile() {
-    const pc = this.pcs.sub;
-    if (!pc) return;
-    for (const tr of pc.getTransceivers()) {
-      const info = this.mids.get(tr.mid);
-      const inactive = tr.stopped || tr.currentDirection === 'inactive' || tr.currentDirection === 'stopped'
-        || (info && !info.active);
-      if (inactive) this.detachMid(tr.mid);
-      else if (info?.pid && tr.receiver.track) this.attach(info.pid, tr.receiver.track, tr.mid);
-    }
-  }
-
-  attach(pid, track, mid) {
-    if (!pid || pid === this.id || !track) return;
-    let p = this.peers.get(pid);
-    if (!p) p = this.upsertPeer({ id: pid }, false);
-    const key = mid ?? track.id;
-    if (p.tracks.get(key) === track) return;
-    p.tracks.set(key, track);
-    track.addEventListener('ended', () => {
-      if (p.tracks.get(key) === track) {
-        p.tracks.delete(key);
-        this.renderPeer(p);
-      }
-    });
-    this.renderPeer(p);
-  }
-
-  detachMid(mid) {
-    for (const p of this.peers.values()) {
-      if (!p.tracks.delete(mid)) continue;
-      if (!p.known && p.tracks.size === 0) this.removePeer(p.id);
-      else this.renderPeer(p);
-    }
-  }
-
-  // -- participants --
-  upsertPeer(info, known) {
-    if (!info || !info.id || info.id === this.id) return null;
-    let p = this.peers.get(info.id);
-    if (!p) {
-      p = { id: info.id, name: '', known: false, audio: undefined, video: undefined,
-        audioMuted: false, videoMuted: false, tracks: new Map(), el: null };
-      this.peers.set(p.id, p);
-    }
-    if (known) p.known = true;
-    for (const k of ['name', 'audio', 'video', 'audioMuted', 'videoMuted']) {
-      if (info[k] !== undefined && info[k] !== null) p[k] = info[k];
-    }
-    if (!p.el) {
-      p.el = makeTile(p.id, p.name || '\u2026', true);
-      ui.grid.append(p.el.tile);
-    } else if (p.name && p.el.tile.dataset.name !== p.name) {
-      setTileName(p.el, p.name, true);
-    }
-    this.renderPeer(p);
-    return p;
-  }
-
-  removePeer(id) {
-    const p = this.peers.get(id);
-    if (!p) return;
-    this.peers.delete(id);
-    if (p.el) {
-      p.el.video.srcObject = null;
-      p.el.audio.srcObject = null;
-      p.el.tile.remove();
-    }
-  }
-
-  renderPeer(p) {
-    if (!p.el) return;
-    const live = (kind) => {
-      let last = null;
-      for (const t of p.tracks.values()) if (t.kind === kind && t.readyState === 'live') last = t;
-      return last;
-    };
-    const vt = live('video');
-    const at = live('audio');
-    if (setSrc(p.el.video, vt)) p.el.videoReady = false;
-    setSrc(p.el.audio, at);
-    p.el.onReady = () => this.renderPeer(p);
-    const hasVideo = p.video ?? !!vt;
-    const hasAudio = p.audio ?? !!at;
-    const showVideo = !!vt && p.el.videoReady && hasVideo !== false && !p.videoMuted;
-    p.el.tile.classList.toggle('no-video', !showVideo);
-    const badges = [];
-    if (!hasVideo && !hasAudio) badges.push('viewer');
-    else {
-      if (p.videoMuted) badges.push('camera off');
-      else if (!hasVideo) badges.push('no camera');
-      if (p.audioMuted) badges.push('muted');
-      else if (!hasAudio) badges.push('no mic');
-    }
-    setBadges(p.el, badges);
-  }
-
-  // -- stats --
-  async collectStats() {
-    const out = {};
-    const blank = (p) => ({ name: p?.name ?? '', framesDecoded: 0, videoBytesReceived: 0,
-      audioBytesReceived: 0, totalSamplesReceived: 0, packetsLost: 0,
-      frameWidth: 0, frameHeight: 0, framesPerSecond: 0 });
-    for (const p of this.peers.values()) out[p.id] = blank(p);
-    const pc = this.pcs.sub;
-    if (!pc || pc.signalingState === 'closed') return out;
-    const midToPid = new Map();
-    const trackToPid = new Map();
-    for (const tr of pc.getTransceivers()) {
-      const info = this.mids.get(tr.mid);
-      if (!info?.pid || !info.active) continue;
-      midToPid.set(tr.mid, info.pid);
-      if (tr.receiver.track) trackToPid.set(tr.receiver.track.id, info.pid);
-    }
-    const report = await pc.getStats();
-    report.forEach((s) => {
-      if (s.type !== 'inbound-rtp') return;
-      const pid = (s.mid != null ? midToPid.get(s.mid) : undefined) ?? trackToPid.get(s.trackIdentifier);
-      if (!pid) return;
-      const o = out[pid] ?? (out[pid] = blank(this.peers.get(pid)));
-      o.packetsLost += s.packetsLost || 0;
-      if (s.kind === 'video') {
-        o.framesDecoded += s.framesDecoded || 0;
-        o.videoBytesReceived += s.bytesReceived || 0;
-        o.frameWidth = s.frameWidth || o.frameWidth;
-        o.frameHeight = s.frameHeight || o.frameHeight;
-        o.framesPerSecond = s.framesPerSecond || o.framesPerSecond;
-      } else if (s.kind === 'audio') {
-        o.audioBytesReceived += s.bytesReceived || 0;
-        o.totalSamplesReceived += s.totalSamplesReceived || 0;
-      }
-    });
-    return out;
-  }
-
-  startFramePolling() {
-    if (this.pollTimer) return;
-    this.pollTimer = setInterval(async () => {
-      if (!this.alive || this.polling) return;
-      const waiting = [...this.peers.values()].some((p) => !(p.id in sfu.firstFrameAt)
-        && [...p.tracks.values()].some((t) => t.kind === 'video'));
-      if (!waiting) return;
-      this.polling = true;
-      try {
-        const stats = await this.collectStats();
-        const now = performance.now();
-        for (const [pid, s] of Object.entries(stats)) {
-          if (s.framesDecoded > 0 && !(pid in sfu.firstFrameAt)) {
-            sfu.firstFrameAt[pid] = now;
-            if (!('firstFrame' in sfu.marks)) sfu.marks.firstFrame = Math.round(now);
-          }
-        }
-      } catch (e) {
-        console.warn('[sfu] getStats failed', e);
-      } finally {
-        this.polling = false;
-      }
-    }, FRAME_POLL_MS);
-  }
-
-  // -- pub: we offer our camera/microphone --
-  onMedia({ stream, error }) {
-    mark('media');
-    if (!this.alive) {
-      if (stream) for (const t of stream.getTracks()) t.stop();
-      return;
-    }
-    const hasA = !!stream?.getAudioTracks().length;
-    const hasV = !!stream?.getVideoTracks().length;
-    if (!stream) {
-      const why = error ? ` (${error.name || 'Error'}: ${error.message})` : '';
-      console.warn('[sfu] no local media' + why);
-      showNotice('media', 'No camera/microphone: joined as a viewer');
-    } else if (!hasV) {
-      showNotice('media', 'No camera: joined with microphone only');
-    } else if (!hasA) {
-      showNotice('media', 'No microphone: joined with camera only');
-    }
-    this.local = stream;
-    this.localTile = makeTile('local', this.name, false);
-    this.localTile.tile.classList.toggle('no-video', !hasV);
-    if (hasV) setSrc(this.localTile.video, stream.getVideoTracks()[0]);
-    setBadges(this.localTile, stream ? [] : ['viewer']);
-    ui.grid.prepend(this.localTile.tile);
-    ui.mic.disabled = !hasA;
-    ui.cam.disabled = !hasV;
-    updateControls();
-    ui.controls.hidden = false;
-    this.maybePublish();
-  }
-
-  maybePublish() {
-    if (!this.joined || !this.local || this.published || !this.local.getTracks().length) return;
-    this.published = true;
-    this.enqueue('pub', async () => {
-      const pc = this.pcs.pub = this.makePc('pub');
-      for (const track of this.local.getTracks()) {
-        pc.addTransceiver(track, { direction: 'sendonly', streams: [this.local] });
-      }
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      this.send({ type: 'publish', sdp: pc.localDescription.sdp });
-      mark('publish');
-      for (const t of this.local.getTracks()) {
-        if (!t.enabled) this.send({ type: 'mute', kind: t.kind, muted: true });
-      }
-    });
-  }
-
-  async onPubAnswer(sdp) {
-    const pc = this.pcs.pub;
-    if (!pc) {
-      console.warn('[sfu] answer for pub but nothing was published');
-      return;
-    }
-    if (typeof sdp !== 'string') throw new Error('answer without sdp');
-    mark('pubAnswer');
-    await pc.setRemoteDescription({ type: 'answer', sdp });
-    await this.flushCandidates('pub');
-  }
-
-  toggle(kind) {
-    const track = kind === 'audio' ? this.local?.getAudioTracks()[0] : this.local?.getVideoTracks()[0];
-    if (!track || !this.alive) return;
-    track.enabled = !track.enabled;
-    if (this.published) this.send({ type: 'mute', kind, muted: !track.enabled });
-    if (kind === 'video' && this.localTile) this.localTile.tile.classList.toggle('no-video', !track.enabled);
-    updateControls();
-  }
 }
 
-// ---- page -------------------------------------------------------------------------------------
+// ---- page ---------------------------------------------------------------------------------------
+function updatePeople() {
+  ui.peopleCount.textContent = String(1 + (meeting?.peers.size ?? 0));
+}
+
+function setButton(btn, icon, label, pressed) {
+  btn.querySelector('use').setAttribute('href', icon);
+  btn.querySelector('.label').textContent = label;
+  btn.setAttribute('aria-pressed', String(pressed));
+  btn.setAttribute('aria-label', label);
+}
+
 function updateControls() {
-  const a = session?.local?.getAudioTracks()[0];
-  const v = session?.local?.getVideoTracks()[0];
+  const a = meeting?.localTrack('audio');
+  const v = meeting?.localTrack('video');
   const micOff = !a || !a.enabled;
   const camOff = !v || !v.enabled;
-  ui.mic.textContent = !a ? 'No mic' : micOff ? 'Unmute mic' : 'Mute mic';
-  ui.cam.textContent = !v ? 'No camera' : camOff ? 'Start camera' : 'Stop camera';
-  ui.mic.setAttribute('aria-pressed', String(!!a && micOff));
-  ui.cam.setAttribute('aria-pressed', String(!!v && camOff));
-  if (session?.localTile) {
+  setButton(ui.mic, micOff ? '#i-mic-off' : '#i-mic', !a ? 'No mic' : micOff ? 'Unmute' : 'Mute', !!a && micOff);
+  setButton(ui.cam, camOff ? '#i-cam-off' : '#i-cam', !v ? 'No camera' : camOff ? 'Start video' : 'Stop video', !!v && camOff);
+  setButton(ui.share, '#i-screen', meeting?.screen ? 'Stop sharing' : 'Share screen', !!meeting?.screen);
+  const t = meeting?.localTile;
+  if (t) {
     const badges = [];
-    if (!session.local) badges.push('viewer');
+    if (!meeting.local) badges.push('viewer');
     if (v && camOff) badges.push('camera off');
     if (a && micOff) badges.push('muted');
-    setBadges(session.localTile, badges);
+    t.setBadges(badges);
+    t.setVideoOff(!v || camOff);
+    t.setMicOff(!!a && micOff);
   }
 }
+
+stage.onChange = (mode) => {
+  const speaker = mode === 'speaker';
+  ui.layout.querySelector('use').setAttribute('href', speaker ? '#i-grid' : '#i-speaker');
+  ui.layout.querySelector('.label').textContent = speaker ? 'Grid view' : 'Speaker view';
+};
 
 function showEnded(title, detail) {
   ui.endedTitle.textContent = title;
@@ -814,9 +620,16 @@ function join(room, name, token = new URLSearchParams(location.search).get('toke
   ui.ended.hidden = true;
   clearNotices();
   clearErrors();
-  if (session) session.end();
-  session = new Session(room, name, token);
-  session.start();
+  if (meeting) meeting.end();
+  meeting = new Meeting(room, name, token);
+  meeting.start();
+  chat.onSend = (text) => {
+    if (!meeting?.client.sendChat(text)) {
+      chat.system('The message could not be sent.');
+      return false;
+    }
+    return true;
+  };
 }
 
 function showForm(room, name, error) {
@@ -827,6 +640,16 @@ function showForm(room, name, error) {
   ui.formError.textContent = error || '';
   ui.formError.hidden = !error;
   (room ? ui.formName : ui.formRoom).focus();
+}
+
+async function copyInvite() {
+  const url = `${location.origin}${location.pathname}?room=${encodeURIComponent(meeting?.room ?? '')}`;
+  try {
+    await navigator.clipboard.writeText(url);
+    toast('Invite link copied');
+  } catch {
+    window.prompt('Copy the invite link', url);
+  }
 }
 
 ui.form.addEventListener('submit', (ev) => {
@@ -845,13 +668,56 @@ ui.form.addEventListener('submit', (ev) => {
   join(room, name);
 });
 
-ui.mic.addEventListener('click', () => session?.toggle('audio'));
-ui.cam.addEventListener('click', () => session?.toggle('video'));
-ui.leave.addEventListener('click', () => session?.leave());
+ui.mic.addEventListener('click', () => meeting?.toggle('audio'));
+ui.cam.addEventListener('click', () => meeting?.toggle('video'));
+ui.share.addEventListener('click', () => meeting?.toggleShare());
+ui.leave.addEventListener('click', () => meeting?.leave());
+ui.layout.addEventListener('click', () => stage.toggleMode());
+ui.settings.addEventListener('click', () => devices.open());
+ui.invite.addEventListener('click', copyInvite);
 ui.rejoin.addEventListener('click', () => {
-  if (session) join(session.room, session.name, session.token);
+  if (meeting) join(meeting.room, meeting.name, meeting.token);
   else showForm('', '');
 });
+for (const emoji of REACTIONS) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = emoji;
+  b.addEventListener('click', () => {
+    meeting?.client.sendReaction(emoji);
+    ui.reactMenu.hidden = true;
+    ui.react.setAttribute('aria-expanded', 'false');
+  });
+  ui.reactMenu.append(b);
+}
+ui.react.addEventListener('click', () => {
+  ui.reactMenu.hidden = !ui.reactMenu.hidden;
+  ui.react.setAttribute('aria-expanded', String(!ui.reactMenu.hidden));
+});
+new ResizeObserver(() => stage.layout()).observe(document.body);
+$('chat-toggle').addEventListener('click', () => requestAnimationFrame(() => stage.layout()));
+$('chat-close').addEventListener('click', () => requestAnimationFrame(() => stage.layout()));
+
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || ev.repeat || !meeting?.alive) return;
+  const el = ev.target;
+  if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement
+    || el?.isContentEditable) return;
+  const key = ev.key.toLowerCase();
+  if (key === 'm') meeting.toggle('audio');
+  else if (key === 'v') meeting.toggle('video');
+  else if (key === 's' && !ui.share.disabled) meeting.toggleShare();
+  else if (key === 'c') { chat.show(!chat.open); requestAnimationFrame(() => stage.layout()); }
+  else if (key === 'g') stage.toggleMode();
+  else return;
+  ev.preventDefault();
+});
+
+setInterval(() => {
+  const d = new Date();
+  ui.clock.textContent = `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}, 1000);
+
 {
   const params = new URLSearchParams(location.search);
   const room = params.get('room');

@@ -5,9 +5,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +31,31 @@ static bool is_ip(const char *v) {
 
 int cfg_check_ip(const char *v, char *why, size_t n) {
   return is_ip(v) ? 0 : fail(why, n, "not an IPv4 or IPv6 address");
+}
+
+int cfg_check_listen_addr(const char *v, char *why, size_t n) {
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t sl;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+  if (inet_pton(AF_INET, v, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    sl = sizeof *s4;
+  } else if (inet_pton(AF_INET6, v, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    sl = sizeof *s6;
+  } else {
+    return fail(why, n, "not an IPv4 or IPv6 address");
+  }
+  /* Port 0: tests the address only (the running server holds its port). */
+  int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(why, n, "cannot make a socket of that family: %s", g_strerror(errno));
+  int rc = bind(fd, (struct sockaddr *)&ss, sl) == 0 ? 0 : errno;
+  close(fd);
+  if (rc == EADDRNOTAVAIL) return fail(why, n, "not an address of this host (cannot bind it)");
+  if (rc) return fail(why, n, "cannot bind it: %s", g_strerror(rc));
+  return 0;
 }
 
 int cfg_check_dir(const char *path, char *why, size_t n) {

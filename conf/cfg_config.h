@@ -24,7 +24,7 @@ typedef enum { CFG_LOG_ERROR, CFG_LOG_WARNING, CFG_LOG_INFO, CFG_LOG_DEBUG } cfg
  * is stored as NULL. */
 typedef struct {
   /* [server] */
-  char *listen_addr;        /* IPv4/IPv6 literal; NULL = all addresses */
+  char *listen_addr;        /* IPv4/IPv6 literal of this host (bindable); NULL = all addresses */
   unsigned port;            /* 8080 */
   char *web_root;           /* directory; default SFU_WEB_ROOT_DEFAULT (built in) */
   char *tls_cert, *tls_key; /* PEM files, both or neither; NULL = plain HTTP/WS */
@@ -51,6 +51,7 @@ typedef struct {
   unsigned max_bitrate_kbps;          /* 2500, per publisher */
   unsigned joins_per_sec_per_ip;      /* 20 */
   unsigned messages_per_sec;          /* 50, per participant */
+  unsigned max_websockets_per_ip;     /* 32, open WebSockets per client address; 0 = no cap */
   /* [log] */
   cfg_log_level log_level; /* CFG_LOG_INFO */
   bool log_json;           /* false: plain text */
@@ -70,7 +71,9 @@ void cfg_defaults(cfg_config *c);
  * on success cfg_clear the old one and assign). On return, success or not,
  * c is fully initialised and must be released with cfg_clear; on failure it
  * holds the defaults. Returns 0, -ENOENT / -EACCES / -EISDIR / -EIO / -EFBIG if the file
- * cannot be read, -EINVAL if its content is bad. err (may be NULL) gets
+ * cannot be read, -ENODATA if it sets nothing (empty, or only blank lines and
+ * comments: a truncated write must not silently reset every setting to its
+ * default), -EINVAL if its content is bad. err (may be NULL) gets
  * "FILE:LINE: [group] key: reason" (or "FILE: reason" when no line applies).
  * Secret values (passwords, tokens) are never echoed in err. */
 int cfg_load_file(const char *path, cfg_config *c, char *err, size_t errlen);

@@ -14,6 +14,8 @@
 typedef int (*cfg_check_fn)(const char *v, char *why, size_t n);
 
 int cfg_check_ip(const char *v, char *why, size_t n);
+/* An IP literal this host can bind (tried on port 0). */
+int cfg_check_listen_addr(const char *v, char *why, size_t n);
 int cfg_check_web_root(const char *v, char *why, size_t n);
 int cfg_check_file(const char *v, char *why, size_t n);
 int cfg_check_stun(const char *v, char *why, size_t n);
@@ -34,6 +36,8 @@ typedef struct {
 
 /* 1-based line of "[group]" (key NULL) or of "key =" inside [group]; 0 if none. */
 unsigned cfg_lines_find(const cfg_src *s, const char *group, const char *key);
+/* True if text has no group header and no key (blank lines and comments at most). */
+bool cfg_lines_sets_nothing(const char *text, size_t len);
 /* First line GKeyFile would refuse, with the reason in *why; 0 if none found. */
 unsigned cfg_lines_first_bad(const cfg_src *s, const char **why);
 /* -EINVAL with "NAME:LINE: ..." in s->err if a group or a key appears twice. */

@@ -186,6 +186,16 @@ int cfg_lines_check_duplicates(const cfg_src *s) {
   return d.rc;
 }
 
+static bool visit_any(unsigned lineno, const line_info *li, const char *g, size_t glen, void *ctx) {
+  (void)lineno, (void)g, (void)glen, (void)ctx;
+  return li->kind != L_SKIP;
+}
+
+bool cfg_lines_sets_nothing(const char *text, size_t len) {
+  cfg_src s = {text, len, "", NULL, 0};
+  return scan_lines(&s, visit_any, NULL) == 0;
+}
+
 unsigned cfg_lines_first_bad(const cfg_src *s, const char **why) {
   *why = NULL;
   return scan_lines(s, visit_bad, why);

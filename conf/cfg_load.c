@@ -35,6 +35,7 @@ void cfg_defaults(cfg_config *c) {
   c->max_bitrate_kbps = 2500;
   c->joins_per_sec_per_ip = 20;
   c->messages_per_sec = 50;
+  c->max_websockets_per_ip = 32;
   c->log_level = CFG_LOG_INFO;
   c->log_json = false;
   c->metrics = true;
@@ -89,7 +90,7 @@ typedef struct {
 
 #define F(f) offsetof(cfg_config, f)
 static const key_spec keys[] = {
-    {"server", "listen_addr", K_STR, F(listen_addr), 0, 0, cfg_check_ip, false},
+    {"server", "listen_addr", K_STR, F(listen_addr), 0, 0, cfg_check_listen_addr, false},
     {"server", "port", K_UINT, F(port), 1, 65535, NULL, false},
     {"server", "web_root", K_STR, F(web_root), 0, 0, cfg_check_web_root, false},
     {"server", "tls_cert", K_STR, F(tls_cert), 0, 0, cfg_check_file, false},
@@ -115,6 +116,7 @@ static const key_spec keys[] = {
     {"limits", "max_bitrate_kbps", K_UINT, F(max_bitrate_kbps), 30, 1000000, NULL, false},
     {"limits", "joins_per_sec_per_ip", K_UINT, F(joins_per_sec_per_ip), 1, 1000000, NULL, false},
     {"limits", "messages_per_sec", K_UINT, F(messages_per_sec), 1, 1000000, NULL, false},
+    {"limits", "max_websockets_per_ip", K_UINT, F(max_websockets_per_ip), 0, 1000000, NULL, false},
     {"log", "level", K_LEVEL, F(log_level), 0, 0, NULL, false},
     {"log", "json", K_BOOL, F(log_json), 0, 0, NULL, false},
     {"metrics", "enabled", K_BOOL, F(metrics), 0, 0, NULL, false},
@@ -416,6 +418,14 @@ int cfg_load_file(const char *path, cfg_config *c, char *err, size_t errlen) {
       snprintf(err, errlen, "%s: config file larger than %d bytes", path, CFG_MAX_FILE_BYTES);
     cfg_defaults(c);
     rc = -EFBIG;
+  } else if (cfg_lines_sets_nothing(text, len)) {
+    if (err && errlen)
+      snprintf(err, errlen,
+               "%s: the config file is empty (no [group], no key): refused; to run on the defaults, start "
+               "without --config",
+               path);
+    cfg_defaults(c);
+    rc = -ENODATA;
   } else {
     rc = cfg_load_data(text, len, path, c, err, errlen);
   }

@@ -219,6 +219,7 @@ int main(int argc, char **argv) {
       .allowed_origins = cfg.allowed_origins,
       .max_message_bytes = cfg.max_message_bytes,
       .messages_per_sec = cfg.messages_per_sec,
+      .max_ws_per_ip = cfg.max_websockets_per_ip,
       .media_ctx = sv.ctx,
       .on_request = sig_app_on_request,
       .on_close = sig_app_on_close,

@@ -1,10 +1,11 @@
-/* libwebsockets server: files, /ws signaling socket, and small HTTP API. */
+/* libwebsockets server: the context, the /ws signaling socket and the
+ * hand-off to the media thread (the HTTP API is sig_http.c, the listening
+ * socket sig_listen.c, static files sig_webroot.c). */
 #define G_LOG_DOMAIN "ws"
-#include "sig_ws.h"
+#include "sig_ws_internal.h"
 #include "tp_cert.h"
 
 #include <errno.h>
-#include <libwebsockets.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,22 +13,17 @@
 typedef struct {
   uint64_t id;
   struct lws *wsi;
-  GQueue out;       /* char * JSON messages, owned */
-  GString *rx;      /* partial message, owned */
-  bool close_after; /* close once out is empty */
-  bool registered;
+  GQueue out;               /* char * JSON messages, owned */
+  GString *rx;              /* partial message, owned */
+  bool close_after;         /* close once out is empty */
+  bool registered;          /* in ws->conns and counted against its address */
+  uint16_t close_status;    /* 0 = normal (1000) */
+  const char *close_reason; /* static */
   char ip[64];
   double tokens; /* message rate bucket */
   int64_t tokens_at_us;
   bool limited; /* dropping messages; the first drop was answered */
 } ws_conn;
-
-/* One HTTP API request (mounts other than files). */
-typedef struct {
-  char *body;
-  int status;
-  const char *ctype;
-} http_pss;
 
 typedef enum { IN_REQ, IN_CLOSE } in_kind;
 typedef struct {
@@ -42,24 +38,6 @@ typedef struct {
   char *json;
   bool close_after;
 } out_item;
-
-struct sig_ws {
-  sig_ws_config cfg;
-  struct lws_context *ctx;
-  struct lws_http_mount mounts[4];
-  volatile int stop;
-  void *http_ud;
-  lws_sorted_usec_list_t alive_sul;
-  int64_t alive_us; /* __atomic */
-  uint64_t next_id;
-  GHashTable *conns; /* id -> ws_conn*, borrowed; signaling thread */
-  unsigned nconns;
-  GMutex in_mu;
-  GQueue in_q;
-  bool in_scheduled;
-  GMutex out_mu;
-  GQueue out_q;
-};
 
 /* ---- media-thread hand-off: one drain source at a time keeps order ---- */
 
@@ -216,91 +194,148 @@ static void handle_message(sig_ws *ws, ws_conn *c) {
   push_inbox(ws, it);
 }
 
-static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
-  struct lws_vhost *vh = lws_get_vhost(wsi);
-  sig_ws *ws = vh ? lws_get_vhost_user(vh) : NULL;
-  if (!ws) ws = lws_context_user(lws_get_context(wsi));
-  ws_conn *c = user;
-  switch (reason) {
-  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-    char uri[64] = "";
-    lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
-    if (strcmp(uri, "/ws") != 0) return 1;
-    if (!origin_allowed(ws, wsi)) {
-      g_message("refused WebSocket from a disallowed Origin");
-      return 1;
-    }
+/* Counts conn against its address; false when the address is at its cap. */
+static bool per_ip_take(sig_ws *ws, ws_conn *c) {
+  unsigned cap = ws->cfg.max_ws_per_ip;
+  unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(ws->per_ip, c->ip));
+  if (cap && n >= cap) return false;
+  g_hash_table_insert(ws->per_ip, g_strdup(c->ip), GUINT_TO_POINTER(n + 1));
+  return true;
+}
+
+static void per_ip_release(sig_ws *ws, ws_conn *c) {
+  unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(ws->per_ip, c->ip));
+  if (n <= 1)
+    g_hash_table_remove(ws->per_ip, c->ip);
+  else
+    g_hash_table_insert(ws->per_ip, g_strdup(c->ip), GUINT_TO_POINTER(n - 1));
+}
+
+static int on_established(sig_ws *ws, struct lws *wsi, ws_conn *c) {
+  memset(c, 0, sizeof *c);
+  c->id = ++ws->next_id;
+  c->wsi = wsi;
+  g_queue_init(&c->out);
+  c->rx = g_string_new(NULL);
+  c->tokens = ws->cfg.messages_per_sec * 2.0;
+  c->tokens_at_us = g_get_monotonic_time();
+  sig_http_peer_ip(wsi, c->ip, sizeof c->ip);
+  if (!per_ip_take(ws, c)) {
+    /* Refused before it can send anything: it never reaches the app. */
+    __atomic_add_fetch(&ws->refused_per_ip, 1, __ATOMIC_RELAXED);
+    g_message("refused a WebSocket from %s: already %u open from that address (max_websockets_per_ip)", c->ip,
+              ws->cfg.max_ws_per_ip);
+    c->close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+    c->close_reason = "too many WebSockets from this address";
+    conn_queue(c, NULL, true);
     return 0;
   }
-  case LWS_CALLBACK_ESTABLISHED:
-    memset(c, 0, sizeof *c);
-    c->id = ++ws->next_id;
-    c->wsi = wsi;
-    g_queue_init(&c->out);
-    c->rx = g_string_new(NULL);
-    c->tokens = ws->cfg.messages_per_sec * 2.0;
-    c->tokens_at_us = g_get_monotonic_time();
-    lws_get_peer_simple(wsi, c->ip, sizeof c->ip);
-    g_hash_table_insert(ws->conns, &c->id, c);
-    c->registered = true;
-    g_atomic_int_inc((gint *)&ws->nconns);
+  g_hash_table_insert(ws->conns, &c->id, c);
+  c->registered = true;
+  g_atomic_int_inc((gint *)&ws->nconns);
+  return 0;
+}
+
+static int on_receive(sig_ws *ws, struct lws *wsi, ws_conn *c, void *in, size_t len) {
+  if (c->close_after) return 0;
+  if (c->rx->len + len > ws->cfg.max_message_bytes) {
+    char m[96];
+    snprintf(m, sizeof m, "message larger than %zu bytes", ws->cfg.max_message_bytes);
+    g_string_truncate(c->rx, 0);
+    conn_queue(c, sig_proto_error("too_large", m, NULL), true);
     return 0;
-  case LWS_CALLBACK_RECEIVE:
-    if (c->close_after) return 0;
-    if (c->rx->len + len > ws->cfg.max_message_bytes) {
-      char m[96];
-      snprintf(m, sizeof m, "message larger than %zu bytes", ws->cfg.max_message_bytes);
-      g_string_truncate(c->rx, 0);
-      conn_queue(c, sig_proto_error("too_large", m, NULL), true);
-      return 0;
-    }
-    if (lws_frame_is_binary(wsi)) { /* answered once per message, not per fragment */
-      if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && admit(ws, c))
-        conn_queue(c, sig_proto_error("bad_json", "binary frames are not part of the protocol", NULL), false);
-      g_string_truncate(c->rx, 0);
-      return 0;
-    }
-    g_string_append_len(c->rx, in, (gssize)len);
-    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-      handle_message(ws, c);
-      g_string_truncate(c->rx, 0);
-    }
+  }
+  if (lws_frame_is_binary(wsi)) { /* answered once per message, not per fragment */
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && admit(ws, c))
+      conn_queue(c, sig_proto_error("bad_json", "binary frames are not part of the protocol", NULL), false);
+    g_string_truncate(c->rx, 0);
     return 0;
-  case LWS_CALLBACK_SERVER_WRITEABLE: {
-    char *json = g_queue_pop_head(&c->out);
-    if (json) {
-      size_t n = strlen(json);
-      unsigned char *buf = malloc(LWS_PRE + n);
-      if (!buf) {
-        free(json);
-        return -1;
-      }
-      memcpy(buf + LWS_PRE, json, n);
-      int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
-      free(buf);
+  }
+  g_string_append_len(c->rx, in, (gssize)len);
+  if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+    handle_message(ws, c);
+    g_string_truncate(c->rx, 0);
+  }
+  return 0;
+}
+
+static int on_writeable(struct lws *wsi, ws_conn *c) {
+  char *json = g_queue_pop_head(&c->out);
+  if (json) {
+    size_t n = strlen(json);
+    unsigned char *buf = malloc(LWS_PRE + n);
+    if (!buf) {
       free(json);
-      if (w < (int)n) return -1;
-    }
-    if (!g_queue_is_empty(&c->out))
-      lws_callback_on_writable(wsi);
-    else if (c->close_after) {
-      lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
       return -1;
     }
-    return 0;
+    memcpy(buf + LWS_PRE, json, n);
+    int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT);
+    free(buf);
+    free(json);
+    if (w < (int)n) return -1;
   }
+  if (!g_queue_is_empty(&c->out)) {
+    lws_callback_on_writable(wsi);
+  } else if (c->close_after) {
+    const char *r = c->close_reason ? c->close_reason : "";
+    lws_close_reason(wsi, c->close_status ? c->close_status : LWS_CLOSE_STATUS_NORMAL, (unsigned char *)r,
+                     strlen(r));
+    return -1;
+  }
+  return 0;
+}
+
+static void on_closed(sig_ws *ws, ws_conn *c) {
+  if (!c->rx) return; /* never established */
+  g_queue_clear_full(&c->out, free);
+  g_string_free(c->rx, TRUE);
+  c->rx = NULL;
+  if (!c->registered) return;
+  g_hash_table_remove(ws->conns, &c->id);
+  per_ip_release(ws, c);
+  c->registered = false;
+  g_atomic_int_dec_and_test((gint *)&ws->nconns);
+  in_item *it = g_new0(in_item, 1);
+  it->kind = IN_CLOSE;
+  it->conn = c->id;
+  push_inbox(ws, it);
+}
+
+/* The upgrade request: path, Origin, sizes. Non-zero refuses it. */
+static int filter_upgrade(sig_ws *ws, struct lws *wsi) {
+  char uri[64] = "";
+  lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+  if (strcmp(uri, "/ws") != 0) return 1;
+  unsigned too_large = sig_http_check_size(wsi);
+  if (too_large) return sig_http_refuse(ws, wsi, too_large);
+  if (!origin_allowed(ws, wsi)) {
+    g_message("refused WebSocket from a disallowed Origin");
+    return 1;
+  }
+  return 0;
+}
+
+static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+  sig_ws *ws = lws_context_user(lws_get_context(wsi));
+  ws_conn *c = user;
+  switch (reason) {
+  case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    return filter_upgrade(ws, wsi);
+  case LWS_CALLBACK_FILTER_HTTP_CONNECTION: { /* every plain HTTP request, files included */
+    unsigned too_large = sig_http_check_size(wsi);
+    return too_large ? sig_http_refuse(ws, wsi, too_large) : 0;
+  }
+  case LWS_CALLBACK_ESTABLISHED:
+    return on_established(ws, wsi, c);
+  case LWS_CALLBACK_RECEIVE:
+    return on_receive(ws, wsi, c, in, len);
+  case LWS_CALLBACK_SERVER_WRITEABLE:
+    return on_writeable(wsi, c);
   case LWS_CALLBACK_CLOSED:
-    if (c->registered) {
-      g_hash_table_remove(ws->conns, &c->id);
-      c->registered = false;
-      g_atomic_int_dec_and_test((gint *)&ws->nconns);
-      g_queue_clear_full(&c->out, free);
-      g_string_free(c->rx, TRUE);
-      in_item *it = g_new0(in_item, 1);
-      it->kind = IN_CLOSE;
-      it->conn = c->id;
-      push_inbox(ws, it);
-    }
+    on_closed(ws, c);
+    return 0;
+  case LWS_CALLBACK_WSI_DESTROY:
+    if (ws && !ws->closing) sig_listen_fd_freed(ws);
     return 0;
   case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
     if (ws) drain_outbox(ws);
@@ -310,76 +345,10 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
   }
 }
 
-/* ---- small HTTP API (/healthz, /metrics, /admin) ---- */
-
-static int api_respond(sig_ws *ws, struct lws *wsi, http_pss *h, const char *method) {
-  char uri[256] = "", auth[256] = "";
-  char *u = NULL;
-  int ulen = 0;
-  if (lws_http_get_uri_and_method(wsi, &u, &ulen) >= 0 && u && ulen > 0)
-    snprintf(uri, sizeof uri, "%.*s", ulen, u);
-  lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION);
-  h->status = 404;
-  h->ctype = "text/plain";
-  h->body = ws->cfg.on_http ? ws->cfg.on_http(ws->http_ud, method, uri, auth, &h->status, &h->ctype) : NULL;
-  if (!h->body) {
-    h->status = 404;
-    h->ctype = "text/plain";
-    h->body = strdup("not found\n");
-  }
-  unsigned char hdr[LWS_PRE + 512], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-  if (lws_add_http_common_headers(wsi, (unsigned)h->status, h->ctype, (lws_filepos_t)strlen(h->body), &p,
-                                  end) ||
-      lws_finalize_write_http_header(wsi, start, &p, end))
-    return 1;
-  lws_callback_on_writable(wsi);
-  return 0;
-}
-
-static int cb_api(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
-  sig_ws *ws = lws_context_user(lws_get_context(wsi));
-  http_pss *h = user;
-  switch (reason) {
-  case LWS_CALLBACK_HTTP: {
-    h->body = NULL;
-    char *u;
-    int ulen, m = lws_http_get_uri_and_method(wsi, &u, &ulen);
-    char clen[16] = "";
-    lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH);
-    /* A POST with a body answers once the (ignored) body has been read. */
-    if (m == LWSHUMETH_POST && atoi(clen) > 0) return 0;
-    return api_respond(ws, wsi, h, m == LWSHUMETH_POST ? "POST" : m == LWSHUMETH_GET ? "GET" : "OTHER");
-  }
-  case LWS_CALLBACK_HTTP_BODY:
-    return 0;
-  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-    return api_respond(ws, wsi, h, "POST");
-  case LWS_CALLBACK_HTTP_WRITEABLE: {
-    if (!h->body) return -1;
-    size_t n = strlen(h->body);
-    unsigned char *buf = malloc(LWS_PRE + n + 1);
-    if (!buf) return -1;
-    memcpy(buf + LWS_PRE, h->body, n);
-    int w = lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_HTTP_FINAL);
-    free(buf);
-    free(h->body);
-    h->body = NULL;
-    if (w != (int)n) return -1;
-    if (lws_http_transaction_completed(wsi)) return -1;
-    return 0;
-  }
-  case LWS_CALLBACK_CLOSED_HTTP:
-    free(h->body);
-    h->body = NULL;
-    return 0;
-  default:
-    return lws_callback_http_dummy(wsi, reason, user, in, len);
-  }
-}
-
 static const struct lws_protocols protocols[] = {
     {"sfu", cb_ws, sizeof(ws_conn), 4096, 0, NULL, 0},
-    {"sfu-api", cb_api, sizeof(http_pss), 0, 0, NULL, 0},
+    {"sfu-api", sig_http_cb, 0, 0, 0, NULL, 0}, /* size set in sig_ws_new */
+    {"sfu-listen", sig_listen_cb, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -393,18 +362,7 @@ static void lws_to_glib(int level, const char *line) {
     g_debug("lws: %s", buf);
 }
 
-int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen) {
-  sig_ws *ws = g_new0(sig_ws, 1);
-  ws->cfg = *cfg;
-  ws->http_ud = cfg->ud;
-  if (!ws->cfg.max_message_bytes) ws->cfg.max_message_bytes = 65536;
-  ws->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
-  g_mutex_init(&ws->in_mu);
-  g_mutex_init(&ws->out_mu);
-  g_queue_init(&ws->in_q);
-  g_queue_init(&ws->out_q);
-  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_glib);
-
+static void set_mounts(sig_ws *ws) {
   static const char *const api_paths[] = {"/healthz", "/metrics", "/admin"};
   for (int i = 0; i < 3; i++) {
     struct lws_http_mount *m = &ws->mounts[i];
@@ -422,30 +380,60 @@ int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen)
   files->origin_protocol = LWSMPRO_FILE;
   files->cache_max_age = 0;
   files->cache_revalidate = 1;
+}
 
+static int make_context(sig_ws *ws, const sig_ws_config *cfg, char *err, size_t errlen) {
+  static struct lws_protocols protos[G_N_ELEMENTS(protocols)];
+  memcpy(protos, protocols, sizeof protocols);
+  protos[1].per_session_data_size = sig_http_pss_size();
   /* PING a WebSocket idle for 10 s and hang up one silent for 25 s: how a
    * vanished browser that sends us no media (a lone viewer) is noticed. */
   static const lws_retry_bo_t idle_policy = {.secs_since_valid_ping = 10, .secs_since_valid_hangup = 25};
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.retry_and_idle_policy = &idle_policy;
-  info.port = (int)cfg->port;
-  info.iface = cfg->listen_addr && *cfg->listen_addr ? cfg->listen_addr : NULL;
-  info.protocols = protocols;
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* sig_listen.c owns the socket */
+  info.protocols = protos;
   info.mounts = ws->mounts;
   info.user = ws;
-  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_DISABLE_IPV6;
+  info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+  info.token_limits = sig_http_token_limits();
+  info.max_http_header_data = SIG_HTTP_HEADER_BUFFER;
   if (cfg->tls_cert && cfg->tls_key) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = cfg->tls_cert;
     info.ssl_private_key_filepath = cfg->tls_key;
   }
   ws->ctx = lws_create_context(&info);
-  if (!ws->ctx) {
-    snprintf(err, errlen, "cannot listen on %s:%u (port in use, bad address or TLS files?)",
-             info.iface ? info.iface : "*", cfg->port);
+  ws->vhost = ws->ctx ? lws_get_vhost_by_name(ws->ctx, "default") : NULL;
+  if (!ws->vhost) {
+    snprintf(err, errlen, "cannot start the HTTP server (TLS files?)");
+    return -EINVAL;
+  }
+  lws_set_fops(ws->ctx, sig_webroot_fops(ws->webroot));
+  return 0;
+}
+
+int sig_ws_new(sig_ws **out, const sig_ws_config *cfg, char *err, size_t errlen) {
+  sig_ws *ws = g_new0(sig_ws, 1);
+  ws->cfg = *cfg;
+  ws->http_ud = cfg->ud;
+  if (!ws->cfg.max_message_bytes) ws->cfg.max_message_bytes = 65536;
+  ws->conns = g_hash_table_new(g_int64_hash, g_int64_equal);
+  ws->per_ip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  g_mutex_init(&ws->in_mu);
+  g_mutex_init(&ws->out_mu);
+  g_queue_init(&ws->in_q);
+  g_queue_init(&ws->out_q);
+  lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_glib);
+  set_mounts(ws);
+  int rc = sig_webroot_new(&ws->webroot, cfg->web_root, err, errlen);
+  if (rc == 0) rc = sig_listen_open(ws, cfg->listen_addr, cfg->port, err, errlen);
+  if (rc == 0) rc = make_context(ws, cfg, err, errlen);
+  if (rc == 0) rc = sig_listen_start(ws, err, errlen);
+  if (rc != 0) {
     sig_ws_free(ws);
-    return -EADDRINUSE;
+    return rc;
   }
   heartbeat(&ws->alive_sul);
   *out = ws;
@@ -506,6 +494,7 @@ void sig_ws_stop(sig_ws *ws) {
 
 void sig_ws_free(sig_ws *ws) {
   if (!ws) return;
+  ws->closing = true;
   if (ws->ctx) lws_context_destroy(ws->ctx);
   ws->ctx = NULL;
   in_item *it;
@@ -521,7 +510,10 @@ void sig_ws_free(sig_ws *ws) {
     free(o->json);
     g_free(o);
   }
+  sig_listen_free(ws);
+  sig_webroot_free(ws->webroot);
   g_hash_table_destroy(ws->conns);
+  g_hash_table_destroy(ws->per_ip);
   g_mutex_clear(&ws->in_mu);
   g_mutex_clear(&ws->out_mu);
   g_free(ws);

@@ -18,22 +18,27 @@
 typedef struct sig_ws sig_ws;
 
 typedef struct {
-  const char *listen_addr; /* NULL = all */
+  /* IPv4 or IPv6 literal; NULL or "" = every address of both families.
+   * Bound exactly: a failed bind fails sig_ws_new. */
+  const char *listen_addr;
   unsigned port;
   const char *web_root;
   const char *tls_cert, *tls_key; /* both or neither */
   char **allowed_origins;         /* NULL = any */
   size_t max_message_bytes;
   unsigned messages_per_sec; /* per connection; 0 = unlimited */
+  unsigned max_ws_per_ip;    /* open WebSockets per peer address; 0 = unlimited */
   GMainContext *media_ctx;   /* borrowed */
   /* Called on media_ctx. req is transferred (sig_req_clear + free it). */
   void (*on_request)(void *ud, uint64_t conn, const char *peer_ip, sig_req *req);
   /* The socket is gone (closed by either side); called once per conn that
    * delivered at least one request, after its last request. */
   void (*on_close)(void *ud, uint64_t conn);
-  /* HTTP GET or POST (method "GET"/"POST") under /healthz, /metrics and
-   * /admin: called on the signaling thread; auth is the Authorization
-   * header ("" if none); return a malloc'ed body (status set) or NULL = 404. */
+  /* HTTP GET or POST (method "GET"/"POST"; HEAD is asked as "GET") under
+   * /healthz, /metrics and /admin: called on the signaling thread; auth is
+   * the Authorization header ("" if none); return a malloc'ed body (status
+   * set) or NULL = 404. Other methods (and POST outside /admin) are answered
+   * 405 here without asking. */
   char *(*on_http)(void *ud, const char *method, const char *path, const char *auth, int *status,
                    const char **ctype);
   void *ud;

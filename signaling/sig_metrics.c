@@ -1,5 +1,6 @@
 /* Prometheus text format, version 0.0.4. */
 #include "sig_metrics.h"
+#include "tp_peer.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -77,8 +78,15 @@ char *sig_metrics_format(const sig_app_stats *st) {
          (double)st->router.plis_in);
   metric(o, "sfu_plis_out_total", "counter", "Keyframe requests sent to publishers.",
          (double)st->router.plis_out);
+  /* From the transport's process-wide totals, not st->srtp_in_errors (a sum
+   * over the sessions present, which drops when they leave): a counter must
+   * never go down. */
+  tp_peer_total tt = tp_peer_totals();
   metric(o, "sfu_srtp_errors_total", "counter", "Incoming SRTP/SRTCP packets dropped (auth or replay).",
-         (double)st->srtp_in_errors);
+         (double)tt.srtp_in_errors);
+  metric(o, "sfu_dtls_dropped_total", "counter",
+         "Incoming DTLS records dropped (malformed, forged, impossible epoch, or of no use after the handshake).",
+         (double)tt.dtls_dropped);
   histogram(o, "sfu_join_latency_seconds", "Join request to the subscriber transport connected.",
             &st->join_latency);
   histogram(o, "sfu_first_packet_seconds",

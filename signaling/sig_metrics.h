@@ -1,6 +1,7 @@
 /* sig_metrics: the Prometheus text exposition of the server's figures
- * (/metrics). Pure formatting of a snapshot plus this process's CPU and
- * memory from /proc/self. Any thread. */
+ * (/metrics). Formatting of a snapshot, plus the transport's process-wide
+ * drop totals (tp_peer_totals) and this process's CPU and memory from
+ * /proc/self. Any thread. Every metric of type counter only ever grows. */
 #ifndef SIG_METRICS_H
 #define SIG_METRICS_H
 

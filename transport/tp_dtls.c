@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <glib.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct tp_dtls {
   tp_dtls_data_fn on_data;
   void *data_ud;
   bool done, closed, failed;
+  uint64_t dropped, written, app_used;
   char why[160];
 };
 
@@ -40,6 +42,7 @@ struct tp_dtls {
 
 static int dgram_write(BIO *b, const char *buf, int len) {
   tp_dtls *d = BIO_get_data(b);
+  if (d) d->written++;
   if (d && d->send && len > 0) d->send(d->ud, (const uint8_t *)buf, (size_t)len);
   return len; /* a lost datagram is DTLS's business (retransmission) */
 }
@@ -185,7 +188,10 @@ static tp_dtls_result drive(tp_dtls *d) {
     ERR_clear_error();
     int r = SSL_read(d->ssl, rec, sizeof rec);
     if (r <= 0) return on_ssl_result(d, r, "DTLS error");
-    if (d->on_data) d->on_data(d->data_ud, rec, (size_t)r);
+    if (d->on_data) {
+      d->on_data(d->data_ud, rec, (size_t)r);
+      d->app_used++;
+    }
   }
 }
 
@@ -194,10 +200,76 @@ tp_dtls_result tp_dtls_start(tp_dtls *d) {
   return drive(d);
 }
 
+/* DTLS record header (RFC 6347 4.1): type, version (2), epoch (2),
+ * sequence number (6), length (2). */
+#define REC_HDR 13
+#define REC_MAX (REC_HDR + 16384 + 2048)
+
+/* Length of the well-formed record at r (of rest bytes), or 0. */
+static size_t record_len(const uint8_t *r, size_t rest) {
+  if (rest < REC_HDR) return 0;
+  if (r[0] < 20 || r[0] > 23) return 0; /* change_cipher_spec, alert, handshake, application_data */
+  if (r[1] != 0xfe || (r[2] != 0xff && r[2] != 0xfd)) return 0; /* DTLS 1.0 or 1.2 */
+  size_t n = REC_HDR + ((size_t)r[11] << 8 | r[12]);
+  return n <= rest && n <= REC_MAX ? n : 0;
+}
+
+/* Smallest body a protected (epoch 1) record can have with the cipher in
+ * use. OpenSSL 3.0 treats a shorter one as fatal (an internal_error alert to
+ * the peer for an AEAD cipher, "length too short" with encrypt-then-MAC)
+ * instead of discarding it as RFC 6347 4.1.2.7 asks: so it never gets one. */
+static size_t min_protected(const tp_dtls *d) {
+  const SSL_CIPHER *c = SSL_get_current_cipher(d->ssl);
+  if (!c) c = SSL_get_pending_cipher(d->ssl);
+  if (!c) return 16; /* no cipher agreed yet: the smallest AEAD overhead */
+  int cnid = SSL_CIPHER_get_cipher_nid(c);
+  if (SSL_CIPHER_is_aead(c)) {
+    if (cnid == NID_chacha20_poly1305) return 16;            /* tag */
+    return strstr(SSL_CIPHER_get_name(c), "CCM8") ? 16 : 24; /* explicit nonce + tag */
+  }
+  const EVP_MD *md = EVP_get_digestbynid(SSL_CIPHER_get_digest_nid(c));
+  const EVP_CIPHER *ci = EVP_get_cipherbynid(cnid);
+  size_t mac = md ? (size_t)EVP_MD_get_size(md) : 48, bs = ci ? (size_t)EVP_CIPHER_get_block_size(ci) : 16;
+  if (bs < 1) bs = 1;
+  return bs + (mac + 1 + bs - 1) / bs * bs; /* explicit IV + MAC and at least one byte of padding */
+}
+
+/* A datagram may hold several records (RFC 6347 4.1.1; browsers coalesce
+ * them): each goes to OpenSSL alone, so one that is not well formed costs
+ * only itself (and what follows it, which cannot be framed). Dropped here
+ * too: epochs above 1 (DTLS-SRTP never renegotiates) and protected records
+ * too short for the cipher (see min_protected). */
 tp_dtls_result tp_dtls_feed(tp_dtls *d, const uint8_t *buf, size_t len) {
-  if (d->failed || d->closed || len > INT32_MAX) return TP_DTLS_CONTINUE;
-  if (BIO_write(d->rbio, buf, (int)len) != (int)len) return TP_DTLS_CONTINUE;
-  return drive(d);
+  tp_dtls_result res = TP_DTLS_CONTINUE;
+  for (size_t off = 0; off < len && !d->failed && !d->closed;) {
+    size_t n = record_len(buf + off, len - off);
+    if (!n) {
+      d->dropped++;
+      break;
+    }
+    const uint8_t *r = buf + off;
+    off += n;
+    unsigned epoch = (unsigned)r[3] << 8 | r[4];
+    if (epoch > 1 || (epoch == 1 && n - REC_HDR < min_protected(d))) {
+      d->dropped++;
+      continue;
+    }
+    if (BIO_write(d->rbio, r, (int)n) != (int)n) break;
+    bool was_done = d->done;
+    uint64_t written = d->written, app = d->app_used;
+    tp_dtls_result x = drive(d);
+    if (x != TP_DTLS_CONTINUE) res = x;
+    /* After the handshake a record is used when it closes the connection,
+     * makes OpenSSL answer (a retransmitted flight) or carries application
+     * data someone takes (data channels). The rest OpenSSL discarded quietly
+     * (bad MAC, replay, old epoch) or had no use for: counted as dropped. */
+    if (was_done && x == TP_DTLS_CONTINUE && d->written == written && d->app_used == app) d->dropped++;
+  }
+  return res;
+}
+
+uint64_t tp_dtls_dropped(const tp_dtls *d) {
+  return d->dropped;
 }
 
 int tp_dtls_timeout_ms(tp_dtls *d) {

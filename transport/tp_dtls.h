@@ -34,11 +34,15 @@ void tp_dtls_free(tp_dtls *d);
 
 /* Client only: sends the ClientHello. */
 tp_dtls_result tp_dtls_start(tp_dtls *d);
-/* buf: borrowed, one received datagram. */
+/* buf: borrowed, one received datagram (one or more records). */
 tp_dtls_result tp_dtls_feed(tp_dtls *d, const uint8_t *buf, size_t len);
 /* Milliseconds until tp_dtls_on_timeout is due, or -1 for no timer. */
 int tp_dtls_timeout_ms(tp_dtls *d);
 tp_dtls_result tp_dtls_on_timeout(tp_dtls *d);
+
+/* Records dropped so far: not well formed, an impossible epoch, or (after
+ * the handshake) refused by OpenSSL. */
+uint64_t tp_dtls_dropped(const tp_dtls *d);
 
 /* Why the last TP_DTLS_ERROR happened; static or owned by d. */
 const char *tp_dtls_error(const tp_dtls *d);

@@ -33,6 +33,14 @@
 
 #define TP_MAX_EARLY_CANDIDATES 64
 
+static tp_peer_total totals; /* atomic */
+
+tp_peer_total tp_peer_totals(void) {
+  tp_peer_total t = {__atomic_load_n(&totals.srtp_in_errors, __ATOMIC_RELAXED),
+                     __atomic_load_n(&totals.dtls_dropped, __ATOMIC_RELAXED)};
+  return t;
+}
+
 struct tp_peer {
   GMainContext *ctx;
   NiceAgent *agent;
@@ -294,6 +302,7 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
     if (p->state != TP_STATE_CONNECTED) return; /* closed or failed */
     if (tp_srtp_unprotect(&p->srtp, rtcp, pkt, &n) != 0) {
       p->stats.srtp_in_errors++;
+      __atomic_add_fetch(&totals.srtp_in_errors, 1, __ATOMIC_RELAXED);
       return;
     }
     if (rtcp) {
@@ -306,7 +315,14 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
   } else if (kind == TP_PKT_DTLS) {
     if (p->state == TP_STATE_FAILED || p->state == TP_STATE_CLOSED) return;
     enter(p);
-    on_dtls_result(p, tp_dtls_feed(p->dtls, pkt, n));
+    uint64_t dropped = tp_dtls_dropped(p->dtls);
+    tp_dtls_result r = tp_dtls_feed(p->dtls, pkt, n);
+    dropped = tp_dtls_dropped(p->dtls) - dropped;
+    if (dropped) {
+      p->stats.dtls_dropped += dropped;
+      __atomic_add_fetch(&totals.dtls_dropped, dropped, __ATOMIC_RELAXED);
+    }
+    on_dtls_result(p, r);
     leave(p);
   }
 }

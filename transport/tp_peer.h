@@ -80,7 +80,17 @@ typedef struct {
   uint64_t srtp_out_errors;
   uint64_t send_errors;
   uint64_t dropped_before_keys; /* media datagrams that came before SRTP keys */
+  uint64_t dtls_dropped;        /* DTLS records dropped (forged, malformed, out of place) */
 } tp_peer_stats;
+
+/* Totals over every peer since the process started: what a counter metric
+ * needs (a sum over live peers goes down when they leave). Updated only
+ * where a packet is dropped (an atomic add), read from any thread. */
+typedef struct {
+  uint64_t srtp_in_errors;
+  uint64_t dtls_dropped;
+} tp_peer_total;
+tp_peer_total tp_peer_totals(void);
 
 /* Creates the agent, gathers host candidates (complete when this returns),
  * and prepares DTLS. Returns 0 or a negative errno-style code, with err set. */

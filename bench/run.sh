@@ -50,6 +50,7 @@ sed -e 's/^addrs =.*/addrs = 127.0.0.1/' \
     -e 's/^max_rooms =.*/max_rooms = 100000/' \
     -e 's/^messages_per_sec =.*/messages_per_sec = 1000/' \
     -e 's/^joins_per_sec_per_ip =.*/joins_per_sec_per_ip = 100000/' \
+    -e 's/^max_websockets_per_ip =.*/max_websockets_per_ip = 0/' \
     -e 's/^level =.*/level = warning/' \
     "$src/conf/sfu.conf" > "$work/sfu.conf"
 

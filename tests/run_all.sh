@@ -29,9 +29,10 @@ rm -rf "$reports" && mkdir -p "$reports"
 export ASAN_OPTIONS="detect_leaks=1:log_path=$reports/asan" UBSAN_OPTIONS="print_stacktrace=1:log_path=$reports/ubsan"
 # The churn test drives the server with the normal build's sfu-bench: it is the server under test.
 (cd build-asan && SFU_BENCH="$PWD/../build/bin/sfu-bench" \
-  ctest -R '^test_(admin|config|tls_reload|churn)$' --output-on-failure --timeout 900)
+  ctest -R '^test_(admin|config|tls_reload|churn|counters|fd_limit|listen|config_hostile)$' --output-on-failure --timeout 900)
 node tests/e2e/test_protocol.mjs build-asan/bin/sfu "$PWD"
 node tests/e2e/test_limits.mjs build-asan/bin/sfu "$PWD"
+node tests/e2e/test_http_hostile.mjs build-asan/bin/sfu "$PWD"
 unset ASAN_OPTIONS UBSAN_OPTIONS
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitizer reports from the server:"; head -60 "$reports"/*; exit 1

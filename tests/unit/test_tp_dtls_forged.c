@@ -247,8 +247,9 @@ static void test_forged_datagrams_keep_the_call(void **state) {
   connect_pair(f);
   rtp_roundtrip(f, &f->a, &f->b, 1);
   const tp_peer_stats *sb = tp_peer_get_stats(f->b.p);
-  assert_int_equal(sb->dtls_dropped, 0);
-  uint64_t total0 = tp_peer_totals().dtls_dropped;
+  /* Not always 0: the tail of a retransmitted flight that arrives after the
+   * handshake is of no use and counted too. */
+  uint64_t dropped0 = sb->dtls_dropped, total0 = tp_peer_totals().dtls_dropped;
   forged t[32];
   int n = make_forgeries(t);
   uint16_t seq = 2;
@@ -266,10 +267,10 @@ static void test_forged_datagrams_keep_the_call(void **state) {
   assert_int_equal(f->b.n_states, 2); /* connecting, connected: nothing since */
   /* Every forged datagram dropped at least one record, counted per peer and
    * in the process-wide total behind the Prometheus counter. */
-  print_message("B dropped %llu forged DTLS records from %d datagrams\n",
-                (unsigned long long)sb->dtls_dropped, 8 * n);
-  assert_true(sb->dtls_dropped >= (uint64_t)(8 * n));
-  assert_true(tp_peer_totals().dtls_dropped - total0 >= sb->dtls_dropped);
+  uint64_t dropped = sb->dtls_dropped - dropped0;
+  print_message("B dropped %llu forged DTLS records from %d datagrams\n", (unsigned long long)dropped, 8 * n);
+  assert_true(dropped >= (uint64_t)(8 * n));
+  assert_true(tp_peer_totals().dtls_dropped - total0 >= dropped);
   /* The DTLS endpoint still works: A's real close_notify closes B. */
   tp_peer_free(f->a.p);
   f->a.p = NULL;

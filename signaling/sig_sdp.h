@@ -69,8 +69,16 @@ sig_sdp *sig_sdp_new(void); /* zeroed; free with free() */
 
 /* Parses text (CRLF or LF). Returns 0, or -EINVAL with a reason in err
  * naming the line ("line 7: bad m= line"). Unknown attributes are ignored;
- * limits beyond the array sizes are errors, never overflows. */
+ * limits beyond the array sizes are errors, never overflows. Also refused:
+ * an ice-ufrag or ice-pwd outside RFC 8839 (4-256 and 22-256 ice-chars) and
+ * a candidate whose port is above 65535. */
 int sig_sdp_parse(const char *text, size_t len, sig_sdp *out, char *err, size_t errlen);
+
+/* An answer to our offer must keep the offer's sections: the same count and,
+ * section by section, the offer's mid (offer_mids[i], borrowed; RFC 8829
+ * 5.3.1). 0, or -EINVAL with the first difference in err (for bad_sdp). */
+int sig_sdp_check_answer_mids(const sig_sdp *answer, const char *const *offer_mids, size_t n, char *err,
+                              size_t errlen);
 
 /* ---- writing ---- */
 

@@ -325,10 +325,29 @@ static int on_mid(parser *p, char *v) {
   return 0;
 }
 
+/* foundation component transport priority address port typ type ...: the
+ * port (field 6) must be 0..65535 (0 and 9 are what TCP active candidates
+ * carry). A larger one would be truncated further down (70000 -> 4464). */
+static bool candidate_port_ok(const char *v) {
+  const char *f = v;
+  for (int field = 0; field < 5; field++) {
+    f = strchr(f, ' ');
+    if (!f) return true; /* too short to tell: the transport judges it */
+    while (*f == ' ')
+      f++;
+  }
+  unsigned long port = 0;
+  const char *d = f;
+  while (isdigit((unsigned char)*f) && port <= 65535)
+    port = port * 10 + (unsigned long)(*f++ - '0');
+  return f > d && port <= 65535 && (*f == ' ' || *f == '\0');
+}
+
 static int on_candidate(parser *p, char *v) {
   sig_sdp_media *m = p->m;
   if (!v || !*v) return fail(p, "empty candidate");
   if (strlen(v) + 10 >= sizeof m->cand[0]) return fail(p, "candidate too long");
+  if (!candidate_port_ok(v)) return fail(p, "candidate port out of range (0-65535)");
   if (m->ncand >= SIG_SDP_MAX_CAND) return fail(p, "too many candidates (max %d)", SIG_SDP_MAX_CAND);
   snprintf(m->cand[m->ncand++], sizeof m->cand[0], "candidate:%s", v);
   return 0;
@@ -470,6 +489,58 @@ static void inherit_session(parser *p) {
   }
 }
 
+/* RFC 8839 5.4: ice-ufrag is 4 to 256 ice-chars, ice-pwd 22 to 256;
+ * ice-char = ALPHA / DIGIT / "+" / "/". Checked where present (a missing
+ * one is the answer writer's or the app's error to give). */
+static const char *ice_cred_problem(const char *v, size_t min) {
+  size_t n = strlen(v);
+  if (!n) return NULL;
+  if (n < min) return "too short";
+  if (n > 256) return "too long";
+  for (const char *c = v; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '+' && *c != '/')
+      return "not made of ice-chars (A-Z a-z 0-9 + /)";
+  return NULL;
+}
+
+static int check_ice_credentials(const sig_sdp *out, char *err, size_t errlen) {
+  for (unsigned i = 0; i < out->nmedia; i++) {
+    const sig_sdp_media *m = &out->media[i];
+    const char *u = ice_cred_problem(m->ice_ufrag, 4), *w = ice_cred_problem(m->ice_pwd, 22);
+    if (u || w) {
+      if (err && errlen)
+        snprintf(err, errlen, "m-section %u: ice-%s %s (RFC 8839: ufrag 4-256, pwd 22-256 characters)", i,
+                 u ? "ufrag" : "pwd", u ? u : w);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
+int sig_sdp_check_answer_mids(const sig_sdp *answer, const char *const *offer_mids, size_t n, char *err,
+                              size_t errlen) {
+  if (answer->nmedia != n) {
+    if (err && errlen)
+      snprintf(err, errlen, "the answer has %u m-sections, the offer %zu", answer->nmedia, n);
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const char *got = answer->media[i].mid, *want = offer_mids[i] ? offer_mids[i] : "";
+    if (strcmp(got, want) != 0) {
+      bool known = false;
+      for (size_t j = 0; j < n && !known; j++)
+        known = offer_mids[j] && !strcmp(got, offer_mids[j]);
+      if (err && errlen)
+        snprintf(err, errlen,
+                 known ? "m-section %zu: mid '%s' is not this section's in the offer ('%s')"
+                       : "m-section %zu: mid '%s' is not in the offer (expected '%s')",
+                 i, got, want);
+      return -EINVAL;
+    }
+  }
+  return 0;
+}
+
 static int parse_error(char *err, size_t errlen, const char *msg) {
   if (err && errlen) snprintf(err, errlen, "%s", msg);
   return -EINVAL;
@@ -508,6 +579,7 @@ int sig_sdp_parse(const char *text, size_t len, sig_sdp *out, char *err, size_t 
   if (rc == 0 && !p->v_seen) rc = parse_error(err, errlen, "empty SDP");
   if (rc == 0 && out->nmedia == 0) rc = parse_error(err, errlen, "no m= section");
   if (rc == 0) inherit_session(p);
+  if (rc == 0) rc = check_ice_credentials(out, err, errlen);
   if (rc) memset(out, 0, sizeof *out);
   free(buf);
   free(p);

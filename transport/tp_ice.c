@@ -142,6 +142,15 @@ char **tp_ice_local_candidates(NiceAgent *agent, guint stream_id, const char *na
   return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Decimal 0..65535 (0 and 9: TCP active candidates), nothing else. */
+static bool port_ok(const char *s) {
+  unsigned long v = 0;
+  const char *d = s;
+  while (g_ascii_isdigit(*s) && v <= 65535)
+    v = v * 10 + (unsigned long)(*s++ - '0');
+  return s > d && *s == '\0' && v <= 65535;
+}
+
 int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, NiceCandidate **out, char *err,
                         size_t errlen) {
   *out = NULL;
@@ -158,6 +167,9 @@ int tp_ice_parse_remote(NiceAgent *agent, guint stream_id, const char *cand, Nic
   int rc = 0;
   if (g_strv_length(tok) < 8 || strcmp(tok[6], "typ") != 0) {
     snprintf(err, errlen, "malformed candidate: \"%.60s\"", cand);
+    rc = -EINVAL;
+  } else if (!port_ok(tok[5])) { /* libnice would truncate it: 70000 -> 4464 */
+    snprintf(err, errlen, "candidate port \"%.12s\" out of range (0-65535)", tok[5]);
     rc = -EINVAL;
   } else if (g_str_has_suffix(tok[4], ".local") || strcmp(tok[1], "1") != 0) {
     rc = 1; /* mDNS or a second component: skipped */

@@ -89,12 +89,17 @@ typedef struct {
 int bench_clip_load(bench_clip *c, const char *ivf, const char *ogg, char *err, size_t errlen);
 /* Makes dir/clip-<kbps>k.ivf and dir/audio.ogg with ffmpeg unless they exist. */
 int bench_clip_ensure(const char *dir, unsigned kbps, char **ivf, char **ogg, char *err, size_t errlen);
+/* The same at another size than 640x360 (dir/clip-<kbps>k-<w>x<h>.ivf). */
+int bench_clip_ensure_sized(const char *dir, unsigned kbps, unsigned w, unsigned h, char **ivf, char **ogg,
+                            char *err, size_t errlen);
 void bench_clip_free(bench_clip *c);
 
 /* Header extension ids of our publish offers (as Chrome numbers them). */
 #define BENCH_EXT_AUDIO_LEVEL 1
 #define BENCH_EXT_ABS_SEND_TIME 2
 #define BENCH_EXT_MID 4
+#define BENCH_EXT_TWCC 3 /* transport-wide sequence number (--simulcast publishers) */
+#define BENCH_EXT_RID 10
 #define BENCH_PT_OPUS 111
 #define BENCH_PT_VP8 96
 #define BENCH_VIDEO_MAX_PAYLOAD 1200
@@ -114,7 +119,9 @@ typedef struct {
   uint64_t pkts, octets; /* for sender reports */
   uint8_t (*hist)[1400]; /* last BENCH_HISTORY packets (plain RTP) for NACKs */
   uint16_t *hist_len, *hist_seq;
-  bool stamp; /* also append the send time to each payload (BENCH_STAMP_*) */
+  bool stamp;     /* also append the send time to each payload (BENCH_STAMP_*) */
+  char rid[4];    /* simulcast layer: RID extension in every packet ("" = none) */
+  uint16_t *twcc; /* the transport's wide sequence counter (NULL = no extension) */
 } bench_sender;
 
 /* Payload stamp: the last 5 payload bytes are 0xB3 0x9C and the 24-bit
@@ -174,7 +181,8 @@ typedef struct {
   const char *ufrag, *pwd, *fingerprint;
   char **cands; /* NULL-terminated "candidate:..." values */
   uint64_t session_id;
-  const char *setup; /* publish offer: NULL = actpass */
+  const char *setup;       /* publish offer: NULL = actpass */
+  const char *const *rids; /* video sends these simulcast RIDs (no ssrc lines), NULL = one stream */
 } bench_sdp_local;
 
 /* Publish offer: BUNDLE, sendonly audio (opus) and/or video (VP8) with ssrcs. */
@@ -234,6 +242,8 @@ typedef struct {
   unsigned verbose;
   unsigned errors_logged;
   bool new_sockets; /* a transport was made: grow the UDP buffers */
+  bool simulcast;   /* video publishers send three layers (bench_simulcast.c) */
+  bench_clip sim_clip[3];
 } bench_run;
 
 typedef enum { BP_IDLE = 0, BP_JOINING, BP_UP, BP_FAILED, BP_GONE } bench_peer_state;
@@ -264,6 +274,10 @@ typedef struct bench_peer {
   char jfeeds[64][32], jpending[64][32]; /* feeds subscribed / to subscribe */
   unsigned njfeeds, njpending;
   bool jsub_busy, jsub_attaching, jsub_joined, jsub_trickled;
+  struct bench_cc *cc; /* behind a simulated link (bench_cc.c), NULL = not */
+  bench_sender sim[3]; /* simulcast layers (bench_simulcast.c) */
+  bool sim_init;
+  uint16_t twcc_seq;
 } bench_peer;
 
 bench_peer *bench_peer_new(bench_run *run, bench_room *room, unsigned idx, bool pub_audio, bool pub_video);
@@ -286,6 +300,35 @@ void bench_janus_on_open(bench_peer *p);
 void bench_janus_on_message(bench_peer *p, json_t *msg);
 void bench_janus_tick(bench_peer *p, int64_t now_us);
 void bench_janus_leave(bench_peer *p);
+
+/* ---- bench_cc.c: subscribers behind a simulated link, with transport-cc feedback ---- */
+typedef struct bench_cc bench_cc;
+bench_cc *bench_cc_new(double capacity_bps);
+void bench_cc_free(bench_cc *cc);
+double bench_cc_capacity(const bench_cc *cc);
+/* Learns the transport-cc extension id and the VP8 payload type. */
+void bench_cc_on_offer(bench_cc *cc, const sig_sdp *offer);
+/* Every packet the server sends the subscriber; false: the link dropped it. */
+bool bench_cc_on_rtp(bench_cc *cc, const uint8_t *pkt, size_t len, int64_t now_us);
+/* Arrivals and, every 100 ms, transport-cc feedback on sub. */
+void bench_cc_tick(bench_cc *cc, tp_peer *sub, uint32_t ssrc, int64_t now_us);
+void bench_cc_window(bench_cc *cc, bool begin, int64_t now_us);
+/* Gives every subscribe-only participant a link, capacities spread lo..hi. */
+void bench_cc_assign(GPtrArray *peers, double lo_kbps, double hi_kbps);
+void bench_cc_report(FILE *f, GPtrArray *peers);
+
+/* ---- bench_simulcast.c: simulcast publishers ---- */
+#define BENCH_SIM_LAYERS 3
+extern const char *const bench_sim_rids[BENCH_SIM_LAYERS + 1];
+int bench_sim_load_clips(bench_run *run, const char *dir, char *err, size_t errlen);
+void bench_sim_free_clips(bench_run *run);
+bool bench_sim_on(const bench_peer *p);
+void bench_sim_init(bench_peer *p, int64_t now_us);
+void bench_sim_schedule(bench_peer *p, int64_t now_us, bool random_phase);
+void bench_sim_run(bench_peer *p, int64_t now_us);
+bench_sender *bench_sim_by_ssrc(bench_peer *p, uint32_t ssrc);
+size_t bench_sim_srs(const bench_peer *p, uint8_t *out, size_t cap, int64_t now_us);
+void bench_sim_free(bench_peer *p);
 
 /* ---- results (bench_stats.c prints them) ---- */
 

@@ -42,6 +42,8 @@ typedef struct {
   char *room_prefix;
   bool make_media_only, stamp;
   unsigned repeat;
+  double link_lo_kbps, link_hi_kbps; /* --link-kbps: subscribers behind a simulated link */
+  bool simulcast;
 } opts;
 
 typedef enum {
@@ -130,6 +132,10 @@ static void add_subscribers(pass *ps, unsigned n) {
 /* ---- windows ---- */
 
 static void window_begin(pass *ps, int64_t now) {
+  for (guint i = 0; i < ps->peers->len; i++) {
+    bench_peer *p = g_ptr_array_index(ps->peers, i);
+    if (p->cc) bench_cc_window(p->cc, true, now);
+  }
   ps->w0.c = ps->run->c;
   ps->w0.t_us = now;
   ps->w0.srv_cpu = ps->pid > 0 ? bench_proc_cpu_s(ps->pid) : -1;
@@ -313,6 +319,11 @@ static gboolean tick(gpointer ud) {
   case PH_STEADY:
     if (now >= ps->ph_until) {
       window_end(ps, now, ps->res);
+      for (guint i = 0; i < ps->peers->len; i++) {
+        bench_peer *p = g_ptr_array_index(ps->peers, i);
+        if (p->cc) bench_cc_window(p->cc, false, now);
+      }
+      if (o->link_lo_kbps > 0) bench_cc_report(o->json ? stderr : stdout, ps->peers);
       ps->media_on = false;
       go(ps, PH_DRAIN, now + DRAIN_US);
     }
@@ -417,6 +428,7 @@ static int run_pass(opts *o, bench_run *run, GMainLoop *loop, const char *url, b
   ps.pid = pid > 0 ? pid : bench_proc_find_by_port((unsigned)server_port(url));
   if (ps.pid <= 0) fprintf(stderr, "sfu-bench: %s: server process not found: no CPU figures\n", r->label);
   build(&ps);
+  if (o->link_lo_kbps > 0) bench_cc_assign(ps.peers, o->link_lo_kbps, o->link_hi_kbps);
   ps.subs = o->per_room - o->publishers;
   int64_t now = g_get_monotonic_time();
   ps.next_join_us = now;
@@ -469,6 +481,9 @@ static void usage(FILE *f) {
           "  --local-addr IP     address our candidates use (default 127.0.0.1)\n"
           "  --allow-addr PFX    server candidate addresses used (default 127.)\n"
           "  --repeat N          N passes (each: joins, window, leave); medians with min and max\n"
+          "  --link-kbps LO[-HI] subscribers behind simulated links of LO..HI kbit/s (spread), answering\n"
+          "                      with transport-cc feedback; a table per subscriber follows the report\n"
+          "  --simulcast         video publishers send three layers q, h, f (bench_simulcast.c)\n"
           "  --json              print JSON instead of the table; --json-out FILE also writes it\n"
           "  -v                  more logging (twice: transport logs)\n",
           BENCH_MEDIA_DIR);
@@ -537,6 +552,8 @@ static int parse(opts *o, int argc, char **argv) {
     O_MAKE_MEDIA,
     O_STAMP,
     O_REPEAT,
+    O_LINK,
+    O_SIMULCAST,
   };
   static const struct option lo[] = {
       {"preset", 1, 0, O_PRESET},
@@ -568,6 +585,8 @@ static int parse(opts *o, int argc, char **argv) {
       {"make-media-only", 0, 0, O_MAKE_MEDIA},
       {"payload-stamp", 0, 0, O_STAMP},
       {"repeat", 1, 0, O_REPEAT},
+      {"link-kbps", 1, 0, O_LINK},
+      {"simulcast", 0, 0, O_SIMULCAST},
       {0, 0, 0, 0},
   };
   /* The preset first, so that flags override it wherever they stand. */
@@ -664,6 +683,18 @@ static int parse(opts *o, int argc, char **argv) {
     case O_REPEAT:
       ok = num(optarg, 1, 100, &v), o->repeat = (unsigned)v;
       break;
+    case O_LINK: {
+      char *dash = strchr(optarg, '-');
+      if (dash) *dash = 0;
+      ok = num(optarg, 10, 1e6, &o->link_lo_kbps);
+      o->link_hi_kbps = o->link_lo_kbps;
+      if (ok && dash) ok = num(dash + 1, o->link_lo_kbps, 1e6, &o->link_hi_kbps);
+      if (dash) *dash = '-';
+      break;
+    }
+    case O_SIMULCAST:
+      o->simulcast = true;
+      break;
     case 'v':
       o->verbose++;
       break;
@@ -733,7 +764,13 @@ int main(int argc, char **argv) {
   }
   g_free(ivf);
   g_free(ogg);
+  if (o.simulcast && bench_sim_load_clips(&run, o.media_dir, err, sizeof err) != 0) {
+    fprintf(stderr, "sfu-bench: simulcast media: %s\n", err);
+    return 1;
+  }
+  run.simulcast = o.simulcast;
   if (o.make_media_only) {
+    bench_sim_free_clips(&run);
     bench_clip_free(&run.clip);
     return 0;
   }
@@ -797,6 +834,7 @@ int main(int argc, char **argv) {
   g_array_free(run.join_ms, TRUE);
   tp_cert_free(run.cert);
   bench_clip_free(&run.clip);
+  bench_sim_free_clips(&run);
   g_free(base_prefix);
   /* Exit status: 0 only if every join succeeded and every stream arrived. */
   int rc = 0;

@@ -153,17 +153,25 @@ static int run_ffmpeg(const char *args, const char *out, char *err, size_t errle
 }
 
 int bench_clip_ensure(const char *dir, unsigned kbps, char **ivf, char **ogg, char *err, size_t errlen) {
+  return bench_clip_ensure_sized(dir, kbps, 640, 360, ivf, ogg, err, errlen);
+}
+
+int bench_clip_ensure_sized(const char *dir, unsigned kbps, unsigned w, unsigned h, char **ivf, char **ogg,
+                            char *err, size_t errlen) {
   g_mkdir_with_parents(dir, 0755);
-  *ivf = g_strdup_printf("%s/clip-%uk.ivf", dir, kbps);
+  if (w == 640 && h == 360)
+    *ivf = g_strdup_printf("%s/clip-%uk.ivf", dir, kbps);
+  else
+    *ivf = g_strdup_printf("%s/clip-%uk-%ux%u.ivf", dir, kbps, w, h);
   *ogg = g_strdup_printf("%s/audio.ogg", dir);
   if (!g_file_test(*ivf, G_FILE_TEST_EXISTS)) {
     /* 640x360 at 30 fps, a keyframe every 3 s, real-time VP8 settings
      * (no alt-ref, no lag) as a browser would encode. */
     gchar *a =
-        g_strdup_printf("-f lavfi -i testsrc2=size=640x360:rate=30 -t 10 -c:v libvpx -b:v %uk "
+        g_strdup_printf("-f lavfi -i testsrc2=size=%ux%u:rate=30 -t 10 -c:v libvpx -b:v %uk "
                         "-minrate %uk -maxrate %uk -g 90 -keyint_min 90 -auto-alt-ref 0 -lag-in-frames 0 "
                         "-deadline realtime -cpu-used 8 -error-resilient 1 -f ivf",
-                        kbps, kbps, kbps);
+                        w, h, kbps, kbps, kbps);
     int rc = run_ffmpeg(a, *ivf, err, errlen);
     g_free(a);
     if (rc) return rc;
@@ -221,6 +229,17 @@ static size_t put_header(bench_sender *s, uint8_t *b, bool marker, int64_t now_u
   b[off++] = (uint8_t)((BENCH_EXT_MID << 4) | (ml - 1));
   memcpy(b + off, s->mid, ml);
   off += ml;
+  size_t rl = strlen(s->rid);
+  if (rl) {
+    b[off++] = (uint8_t)((BENCH_EXT_RID << 4) | (rl - 1));
+    memcpy(b + off, s->rid, rl);
+    off += rl;
+  }
+  if (s->twcc) { /* stamped again on retransmission: it is a new packet on the wire */
+    b[off++] = (BENCH_EXT_TWCC << 4) | 1;
+    sfu_wr16(b + off, 0);
+    off += 2;
+  }
   if (!s->video) {
     b[off++] = (BENCH_EXT_AUDIO_LEVEL << 4);
     b[off++] = 0x80 | 30; /* voice, -30 dBov */
@@ -235,6 +254,11 @@ static void send_one(bench_sender *s, tp_peer *peer, size_t slot, bench_counters
   uint8_t buf[1400 + TP_SRTP_TRAILER_MAX];
   size_t len = s->hist_len[slot];
   memcpy(buf, s->hist[slot], len);
+  sfu_rtp_hdr h;
+  if (s->twcc && sfu_rtp_parse(buf, len, &h) == 0) {
+    uint8_t *v = (uint8_t *)sfu_rtp_ext_find(buf, &h, BENCH_EXT_TWCC, NULL);
+    if (v) sfu_wr16(v, (*s->twcc)++);
+  }
   if (tp_peer_send_rtp(peer, buf, len, sizeof buf) == 0) {
     c->pub_pkts++;
     c->pub_bytes += len;

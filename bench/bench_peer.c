@@ -88,6 +88,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
         /* Start each publisher at a random phase so frames don't all collide. */
         for (int k = 0; k < 2; k++)
           p->snd[k].next_us = now + g_random_int_range(0, 33000);
+        bench_sim_schedule(p, now, true);
       }
     }
     maybe_up(p, now);
@@ -112,6 +113,7 @@ static bench_rstream *stream_by_ssrc(bench_peer *p, uint32_t ssrc) {
 static void on_sub_rtp(bench_peer *p, uint8_t *pkt, size_t len) {
   if (len < 12) return;
   int64_t now = g_get_monotonic_time();
+  if (p->cc && !bench_cc_on_rtp(p->cc, pkt, len, now)) return; /* the simulated link dropped it */
   bench_rstream *s = stream_by_ssrc(p, sfu_rd32(pkt + 8));
   if (!s) return;
   if (!p->got_media) {
@@ -133,7 +135,7 @@ static void on_rtp(void *ud, uint8_t *pkt, size_t len) {
 static bench_sender *sender_by_ssrc(bench_peer *p, uint32_t ssrc) {
   for (int k = 0; k < 2; k++)
     if (p->snd_init && p->snd[k].ssrc == ssrc) return &p->snd[k];
-  return NULL;
+  return bench_sim_by_ssrc(p, ssrc);
 }
 
 static void on_rtcp(void *ud, uint8_t *pkt, size_t len) {
@@ -233,6 +235,7 @@ int bench_peer_on_sub_offer(bench_peer *p, const char *sdp, char **answer_out) {
     free(o);
     return rc;
   }
+  if (p->cc) bench_cc_on_offer(p->cc, o);
   for (unsigned i = 0; i < o->nmedia; i++) {
     const sig_sdp_media *m = &o->media[i];
     bench_rstream *s = NULL;
@@ -279,9 +282,11 @@ int bench_peer_make_pub_offer(bench_peer *p, char **offer_out) {
     bench_sender_init(&p->snd[1], true, "1", g_random_int_range(1, G_MAXINT32), now);
     p->snd[0].stamp = p->snd[1].stamp = p->run->stamp;
     p->snd_init = true;
+    bench_sim_init(p, now);
   }
   bench_sdp_local l;
   local_of(p, p->pub, &l);
+  if (bench_sim_on(p)) l.rids = bench_sim_rids;
   /* Janus answers an actpass offer with setup:active (it takes the DTLS
    * client role); our transport is DTLS client on both connections, so
    * towards Janus the offer says active. Our server answers passive. */
@@ -463,7 +468,9 @@ static void pub_rtcp(bench_peer *p, int64_t now) {
   uint8_t buf[256 + TP_SRTP_TRAILER_MAX];
   size_t len = 0;
   for (int k = 0; k < 2; k++)
-    if (k == 0 ? p->pub_audio : p->pub_video) len += bench_sender_sr(&p->snd[k], buf + len, 256 - len, now);
+    if (k == 0 ? p->pub_audio : p->pub_video && !p->sim_init)
+      len += bench_sender_sr(&p->snd[k], buf + len, 256 - len, now);
+  len += bench_sim_srs(p, buf + len, 256 - len, now);
   send_rtcp(p->pub, buf, len, sizeof buf);
 }
 
@@ -480,14 +487,17 @@ void bench_peer_tick(bench_peer *p, int64_t now, bool media_on) {
   if (p->state != BP_UP && p->state != BP_JOINING) return;
   if (p->sending && media_on) {
     if (p->pub_audio) bench_sender_run(&p->snd[0], &p->run->clip, p->pub, now, &p->run->c);
-    if (p->pub_video) bench_sender_run(&p->snd[1], &p->run->clip, p->pub, now, &p->run->c);
+    if (p->pub_video && !p->sim_init) bench_sender_run(&p->snd[1], &p->run->clip, p->pub, now, &p->run->c);
+    bench_sim_run(p, now);
     pub_rtcp(p, now);
   } else if (p->sending) {
     /* Paused media: keep the schedule current so a resume doesn't burst. */
     for (int k = 0; k < 2; k++)
       p->snd[k].next_us = now;
+    bench_sim_schedule(p, now, false);
   }
   if (p->sub_up) sub_rtcp(p, now);
+  if (p->cc) bench_cc_tick(p->cc, p->sub_up ? p->sub : NULL, p->rtcp_ssrc, now);
   if (p->run->janus) bench_janus_tick(p, now);
 }
 
@@ -516,6 +526,8 @@ void bench_peer_free(bench_peer *p) {
   if (p->snd_init)
     for (int k = 0; k < 2; k++)
       bench_sender_free(&p->snd[k]);
+  bench_sim_free(p);
+  bench_cc_free(p->cc);
   g_ptr_array_free(p->streams, TRUE);
   g_free((peer_box *)p);
 }

@@ -28,6 +28,13 @@ static void send_section(GString *s, const bench_sdp_local *l, const bench_sende
   if (!v)
     g_string_append_printf(s, "a=extmap:%d urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
                            BENCH_EXT_AUDIO_LEVEL);
+  bool sim = v && l->rids;
+  if (sim)
+    g_string_append_printf(
+        s,
+        "a=extmap:%d http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+        "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id\r\n",
+        BENCH_EXT_TWCC, BENCH_EXT_RID);
   g_string_append_printf(s,
                          "a=extmap:%d http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
                          "a=extmap:%d urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
@@ -41,6 +48,15 @@ static void send_section(GString *s, const bench_sdp_local *l, const bench_sende
   else
     g_string_append_printf(s, "a=rtpmap:%u opus/48000/2\r\na=fmtp:%u minptime=10;useinbandfec=1\r\n", snd->pt,
                            snd->pt);
+  if (sim) { /* as Chrome: RIDs lowest first, no ssrc lines (learnt from the packets) */
+    g_string_append_printf(s, "a=rtcp-fb:%u transport-cc\r\n", snd->pt);
+    for (const char *const *r = l->rids; *r; r++)
+      g_string_append_printf(s, "a=rid:%s send\r\n", *r);
+    g_string_append(s, "a=simulcast:send ");
+    for (const char *const *r = l->rids; *r; r++)
+      g_string_append_printf(s, "%s%s", *r, r[1] ? ";" : "\r\n");
+    return;
+  }
   g_string_append_printf(s, "a=ssrc:%u cname:%s\r\na=ssrc:%u msid:%s %s-%s\r\n", snd->ssrc, stream, snd->ssrc,
                          stream, stream, v ? "video" : "audio");
 }

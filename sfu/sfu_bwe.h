@@ -21,7 +21,7 @@
  *
  * Pure: no allocation, no logging, no globals, no GLib, no sockets. One
  * sfu_bwe belongs to one transport and one thread (its media thread). The
- * caller embeds the struct (about 130 KB, most of it the send history) and
+ * caller embeds the struct (about 100 KB, most of it the send history) and
  * calls sfu_bwe_init once; nothing allocates afterwards. Times are
  * microseconds on the caller's monotonic clock; rates are bits per second.
  *

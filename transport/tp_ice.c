@@ -34,24 +34,23 @@ static bool is_ipv6_link_local(const char *ip) {
 }
 
 /* Every interface address (IPv4 and IPv6) but loopback and IPv6
- * link-local, then the loopback addresses that exist here: 127.0.0.1, and
- * ::1 unless IPv6 is off on this host or namespace. */
+ * link-local, then the loopback addresses this host (or namespace) has:
+ * 127.0.0.1 and ::1. */
 static int add_default_addresses(NiceAgent *agent, char *err, size_t errlen) {
   GList *ips = nice_interfaces_get_local_ips(TRUE);
-  bool v6_lo = false;
+  bool v4_lo = false, v6_lo = false;
   int rc = 0;
   for (GList *l = ips; l && rc == 0; l = l->next) {
     const char *ip = l->data;
-    if (g_str_has_prefix(ip, "127.")) {
-      continue; /* added below, once */
-    } else if (strcmp(ip, "::1") == 0) {
+    if (g_str_has_prefix(ip, "127."))
+      v4_lo = true;
+    else if (strcmp(ip, "::1") == 0)
       v6_lo = true;
-    } else if (!is_ipv6_link_local(ip)) {
+    else if (!is_ipv6_link_local(ip))
       rc = add_address(agent, ip, err, errlen);
-    }
   }
   g_list_free_full(ips, g_free);
-  if (rc == 0) rc = add_address(agent, "127.0.0.1", err, errlen);
+  if (rc == 0 && v4_lo) rc = add_address(agent, "127.0.0.1", err, errlen);
   if (rc == 0 && v6_lo) rc = add_address(agent, "::1", err, errlen);
   return rc;
 }

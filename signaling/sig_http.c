@@ -81,8 +81,7 @@ unsigned sig_http_check_size(struct lws *wsi) {
   return 0;
 }
 
-int sig_http_refuse(sig_ws *ws, struct lws *wsi, unsigned status) {
-  __atomic_add_fetch(&ws->http_too_large, 1, __ATOMIC_RELAXED);
+int sig_http_refuse(struct lws *wsi, unsigned status) {
   const char *why = status == 414 ? "request line too long" : "request header fields too large";
   char peer[64];
   sig_http_peer_ip(wsi, peer, sizeof peer);

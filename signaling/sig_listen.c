@@ -37,7 +37,7 @@ struct sig_listen {
   bool tls, paused, at_limit;
   lws_sorted_usec_list_t resume_sul;
   int64_t logged_at_us;
-  uint64_t refused, refused_logged; /* refused: atomic (read by metrics) */
+  uint64_t refused, refused_logged;
   char where[80];
 };
 
@@ -145,7 +145,7 @@ int sig_listen_start(sig_ws *ws, char *err, size_t errlen) {
 static void log_limit(sig_listen *l, bool force) {
   int64_t now = g_get_monotonic_time();
   if (!force && now - l->logged_at_us < LOG_EVERY_US) return;
-  uint64_t n = __atomic_load_n(&l->refused, __ATOMIC_RELAXED);
+  uint64_t n = l->refused;
   if (!l->at_limit) {
     g_message("descriptors free again on %s: accepting connections (%llu refused at the limit)", l->where,
               (unsigned long long)(n - l->refused_logged));
@@ -202,7 +202,7 @@ static bool refuse_one(sig_listen *l) {
     }
     shutdown(fd, SHUT_RDWR);
     close(fd);
-    __atomic_add_fetch(&l->refused, 1, __ATOMIC_RELAXED);
+    l->refused++;
   }
   l->spare = reserve(); /* -1 if another thread took the slot meanwhile */
   return fd >= 0;
@@ -255,10 +255,6 @@ int sig_listen_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
   default:
     return 0;
   }
-}
-
-uint64_t sig_listen_refused(const sig_ws *ws) {
-  return ws->listen ? __atomic_load_n(&ws->listen->refused, __ATOMIC_RELAXED) : 0;
 }
 
 void sig_listen_free(sig_ws *ws) {

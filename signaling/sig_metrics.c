@@ -85,7 +85,8 @@ char *sig_metrics_format(const sig_app_stats *st) {
   metric(o, "sfu_srtp_errors_total", "counter", "Incoming SRTP/SRTCP packets dropped (auth or replay).",
          (double)tt.srtp_in_errors);
   metric(o, "sfu_dtls_dropped_total", "counter",
-         "Incoming DTLS records dropped (malformed, forged, impossible epoch, or of no use after the handshake).",
+         "Incoming DTLS records dropped (malformed, forged, impossible epoch, or of no use after the "
+         "handshake).",
          (double)tt.dtls_dropped);
   histogram(o, "sfu_join_latency_seconds", "Join request to the subscriber transport connected.",
             &st->join_latency);

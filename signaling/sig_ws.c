@@ -222,7 +222,6 @@ static int on_established(sig_ws *ws, struct lws *wsi, ws_conn *c) {
   sig_http_peer_ip(wsi, c->ip, sizeof c->ip);
   if (!per_ip_take(ws, c)) {
     /* Refused before it can send anything: it never reaches the app. */
-    __atomic_add_fetch(&ws->refused_per_ip, 1, __ATOMIC_RELAXED);
     g_message("refused a WebSocket from %s: already %u open from that address (max_websockets_per_ip)", c->ip,
               ws->cfg.max_ws_per_ip);
     c->close_status = LWS_CLOSE_STATUS_POLICY_VIOLATION;
@@ -307,7 +306,7 @@ static int filter_upgrade(sig_ws *ws, struct lws *wsi) {
   lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
   if (strcmp(uri, "/ws") != 0) return 1;
   unsigned too_large = sig_http_check_size(wsi);
-  if (too_large) return sig_http_refuse(ws, wsi, too_large);
+  if (too_large) return sig_http_refuse(wsi, too_large);
   if (!origin_allowed(ws, wsi)) {
     g_message("refused WebSocket from a disallowed Origin");
     return 1;
@@ -323,7 +322,7 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
     return filter_upgrade(ws, wsi);
   case LWS_CALLBACK_FILTER_HTTP_CONNECTION: { /* every plain HTTP request, files included */
     unsigned too_large = sig_http_check_size(wsi);
-    return too_large ? sig_http_refuse(ws, wsi, too_large) : 0;
+    return too_large ? sig_http_refuse(wsi, too_large) : 0;
   }
   case LWS_CALLBACK_ESTABLISHED:
     return on_established(ws, wsi, c);

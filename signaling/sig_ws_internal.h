@@ -27,10 +27,9 @@ struct sig_ws {
   lws_sorted_usec_list_t alive_sul;
   int64_t alive_us; /* __atomic */
   uint64_t next_id;
-  GHashTable *conns;                       /* id -> ws_conn*, borrowed */
-  GHashTable *per_ip;                      /* peer address (owned) -> open WebSockets (GUINT) */
-  unsigned nconns;                         /* atomic */
-  uint64_t refused_per_ip, http_too_large; /* atomic counters */
+  GHashTable *conns;  /* id -> ws_conn*, borrowed */
+  GHashTable *per_ip; /* peer address (owned) -> open WebSockets (GUINT) */
+  unsigned nconns;    /* atomic */
   sig_listen *listen;
   sig_webroot *webroot;
   GMutex in_mu;
@@ -53,7 +52,7 @@ const struct lws_token_limits *sig_http_token_limits(void);
 unsigned sig_http_check_size(struct lws *wsi);
 /* Answers status with a short text body and asks lws to close after it.
  * Returns what an lws filter callback should return (non-zero: close). */
-int sig_http_refuse(sig_ws *ws, struct lws *wsi, unsigned status);
+int sig_http_refuse(struct lws *wsi, unsigned status);
 /* The peer's address as text; IPv4-mapped IPv6 addresses as plain IPv4. */
 void sig_http_peer_ip(struct lws *wsi, char *out, size_t outlen);
 
@@ -66,7 +65,6 @@ int sig_listen_start(sig_ws *ws, char *err, size_t errlen);
 void sig_listen_fd_freed(sig_ws *ws);
 int sig_listen_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 void sig_listen_free(sig_ws *ws);
-uint64_t sig_listen_refused(const sig_ws *ws);
 
 /* sig_webroot.c: file operations for lws's file mount that open only
  * beneath root (no "..", no symlink leading out). */

@@ -44,14 +44,15 @@ typedef struct {
   char *turn_secret;     /* required with turn_rest_urls; at least 16 characters */
   unsigned turn_ttl_s;   /* 86400: how long the credentials are valid */
   /* [limits] */
-  unsigned max_rooms;                 /* 1000 */
-  unsigned max_participants_per_room; /* 50 */
-  unsigned max_publishers_per_room;   /* 50 */
-  unsigned max_message_bytes;         /* 65536 */
-  unsigned max_bitrate_kbps;          /* 2500, per publisher */
-  unsigned joins_per_sec_per_ip;      /* 20 */
-  unsigned messages_per_sec;          /* 50, per participant */
-  unsigned max_websockets_per_ip;     /* 32, open WebSockets per client address; 0 = no cap */
+  unsigned max_rooms;                  /* 1000 */
+  unsigned max_participants_per_room;  /* 50 */
+  unsigned max_publishers_per_room;    /* 50 */
+  unsigned max_tracks_per_participant; /* 8: published tracks (camera, microphone, screen...) */
+  unsigned max_message_bytes;          /* 65536 */
+  unsigned max_bitrate_kbps;           /* 2500, per publisher */
+  unsigned joins_per_sec_per_ip;       /* 20 */
+  unsigned messages_per_sec;           /* 50, per participant */
+  unsigned max_websockets_per_ip;      /* 32, open WebSockets per client address; 0 = no cap */
   /* [log] */
   cfg_log_level log_level; /* CFG_LOG_INFO */
   bool log_json;           /* false: plain text */

@@ -31,6 +31,7 @@ void cfg_defaults(cfg_config *c) {
   c->max_rooms = 1000;
   c->max_participants_per_room = 50;
   c->max_publishers_per_room = 50;
+  c->max_tracks_per_participant = 8;
   c->max_message_bytes = 65536;
   c->max_bitrate_kbps = 2500;
   c->joins_per_sec_per_ip = 20;
@@ -112,6 +113,7 @@ static const key_spec keys[] = {
     {"limits", "max_rooms", K_UINT, F(max_rooms), 1, 1000000, NULL, false},
     {"limits", "max_participants_per_room", K_UINT, F(max_participants_per_room), 1, 10000, NULL, false},
     {"limits", "max_publishers_per_room", K_UINT, F(max_publishers_per_room), 1, 10000, NULL, false},
+    {"limits", "max_tracks_per_participant", K_UINT, F(max_tracks_per_participant), 1, 32, NULL, false},
     {"limits", "max_message_bytes", K_UINT, F(max_message_bytes), 1024, 16 * 1024 * 1024, NULL, false},
     {"limits", "max_bitrate_kbps", K_UINT, F(max_bitrate_kbps), 30, 1000000, NULL, false},
     {"limits", "joins_per_sec_per_ip", K_UINT, F(joins_per_sec_per_ip), 1, 1000000, NULL, false},

@@ -1,6 +1,6 @@
 /* srv_http: the small HTTP API on the signaling thread: /healthz,
- * /metrics (from the media thread's latest snapshot) and the admin API
- * (run on the media thread, the only one that may touch rooms). */
+ * /metrics (from the control thread's latest snapshot) and the admin API
+ * (run on the control thread, the only one that may touch rooms). */
 #define G_LOG_DOMAIN "sfu"
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "sig_metrics.h"
 #include "srv.h"
 
-/* Runs fn on the media thread and waits for it. */
+/* Runs fn on the control thread and waits for it. */
 typedef struct {
   void (*fn)(server *, void *);
   server *sv;
@@ -29,11 +29,11 @@ static gboolean call_cb(gpointer p) {
   return G_SOURCE_REMOVE;
 }
 
-void srv_on_media(server *sv, void (*fn)(server *, void *), void *arg) {
+void srv_on_control(server *sv, void (*fn)(server *, void *), void *arg) {
   call c = {.fn = fn, .sv = sv, .arg = arg};
   g_mutex_init(&c.mu);
   g_cond_init(&c.cond);
-  g_main_context_invoke(sv->ctx, call_cb, &c);
+  g_main_context_invoke(sv->ctl, call_cb, &c);
   g_mutex_lock(&c.mu);
   while (!c.done)
     g_cond_wait(&c.cond, &c.mu);
@@ -42,7 +42,7 @@ void srv_on_media(server *sv, void (*fn)(server *, void *), void *arg) {
   g_cond_clear(&c.cond);
 }
 
-/* One admin request, answered on the media thread. */
+/* One admin request, answered on the control thread. */
 typedef struct {
   const char *path;
   bool post;
@@ -101,7 +101,7 @@ char *srv_http(void *ud, const char *method, const char *path, const char *auth,
       return strdup("{\"error\":\"draining\"}\n");
     }
     admin_req a = {.path = path, .post = !strcmp(method, "POST")};
-    srv_on_media(sv, admin_run, &a);
+    srv_on_control(sv, admin_run, &a);
     *status = a.status;
     return a.body;
   }

@@ -46,6 +46,61 @@ static const char *get_str(json_t *o, const char *key, bool *bad) {
   return json_string_value(v);
 }
 
+static const char *const source_names[] = {"", "camera", "microphone", "screen", "screen-audio"};
+
+const char *sig_source_name(sig_source s) {
+  return (unsigned)s < sizeof source_names / sizeof source_names[0] ? source_names[s] : "";
+}
+
+static bool token_ok(const char *s, size_t max) {
+  size_t n = strlen(s);
+  if (n < 1 || n >= max) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-_.+", c)))
+      return false;
+  }
+  return true;
+}
+
+/* publish "tracks": [{mid, source}]; 0, or -1 with msg set. */
+static int decode_sources(json_t *arr, sig_req *req, char *msg, size_t msglen) {
+  if (!arr || json_is_null(arr)) return 0;
+  if (!json_is_array(arr) || json_array_size(arr) > SIG_MAX_TRACK_SOURCES) {
+    snprintf(msg, msglen, "publish: \"tracks\" must be an array of at most %d {mid, source}",
+             SIG_MAX_TRACK_SOURCES);
+    return -1;
+  }
+  size_t i;
+  json_t *e;
+  json_array_foreach(arr, i, e) {
+    json_t *m = json_object_get(e, "mid"), *so = json_object_get(e, "source");
+    const char *mid = json_is_string(m) ? json_string_value(m) : NULL;
+    const char *src = json_is_string(so) ? json_string_value(so) : NULL;
+    if (!json_is_object(e) || !mid || !token_ok(mid, SIG_TRACK_ID_MAX) || !src) {
+      snprintf(msg, msglen, "publish: tracks[%zu] needs a \"mid\" and a \"source\" string", i);
+      return -1;
+    }
+    sig_source s = SIG_SRC_NONE;
+    for (unsigned k = 1; k < sizeof source_names / sizeof source_names[0]; k++)
+      if (!strcmp(src, source_names[k])) s = (sig_source)k;
+    if (s == SIG_SRC_NONE) {
+      snprintf(msg, msglen,
+               "publish: tracks[%zu]: unknown source \"%.20s\" (camera, microphone, screen, screen-audio)", i,
+               src);
+      return -1;
+    }
+    for (unsigned k = 0; k < req->nsources; k++)
+      if (!strcmp(req->sources[k].mid, mid)) {
+        snprintf(msg, msglen, "publish: tracks[%zu]: mid \"%s\" listed twice", i, mid);
+        return -1;
+      }
+    snprintf(req->sources[req->nsources].mid, SIG_TRACK_ID_MAX, "%s", mid);
+    req->sources[req->nsources++].source = s;
+  }
+  return 0;
+}
+
 static char *dup_or_null(const char *s) {
   return s ? strdup(s) : NULL;
 }
@@ -88,6 +143,10 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     if (bad || !sdp || !*sdp) FAIL("bad_message", "%s: \"sdp\" must be a non-empty string", type);
     if (strlen(sdp) > SIG_SDP_MAX_BYTES)
       FAIL("bad_message", "%s: sdp longer than %d bytes", type, SIG_SDP_MAX_BYTES);
+    if (pub && decode_sources(json_object_get(root, "tracks"), req, msg, msglen) != 0) {
+      *code = "bad_message";
+      goto fail;
+    }
     if (!pub) {
       const char *pc = get_str(root, "pc", &bad);
       if (bad || (pc && strcmp(pc, "sub"))) FAIL("bad_message", "answer: \"pc\" must be \"sub\"");
@@ -111,11 +170,15 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
   } else if (!strcmp(type, "mute")) {
     req->type = SIG_REQ_MUTE;
     const char *kind = get_str(root, "kind", &bad);
+    const char *track = get_str(root, "track", &bad);
     json_t *m = json_object_get(root, "muted");
-    if (bad || !kind || (strcmp(kind, "audio") && strcmp(kind, "video")))
-      FAIL("bad_message", "mute: \"kind\" must be \"audio\" or \"video\"");
+    if (bad || (track && !token_ok(track, SIG_TRACK_ID_MAX)))
+      FAIL("bad_message", "mute: \"track\" must be a track id");
+    if (!track && (!kind || (strcmp(kind, "audio") && strcmp(kind, "video"))))
+      FAIL("bad_message", "mute: needs \"track\", or \"kind\" \"audio\" or \"video\"");
     if (!m || !json_is_boolean(m)) FAIL("bad_message", "mute: \"muted\" must be true or false");
-    req->video = !strcmp(kind, "video");
+    if (track) snprintf(req->track, sizeof req->track, "%s", track);
+    req->video = kind && !strcmp(kind, "video");
     req->muted = json_is_true(m);
   } else if (!strcmp(type, "leave")) {
     req->type = SIG_REQ_LEAVE;

@@ -18,6 +18,24 @@ typedef enum {
 
 typedef enum { SIG_PC_PUB = 0, SIG_PC_SUB = 1 } sig_pc;
 
+/* What a published track carries (docs/protocol.md). */
+typedef enum {
+  SIG_SRC_NONE = 0, /* not said: microphone for audio, camera for video */
+  SIG_SRC_CAMERA,
+  SIG_SRC_MICROPHONE,
+  SIG_SRC_SCREEN,
+  SIG_SRC_SCREEN_AUDIO,
+} sig_source;
+const char *sig_source_name(sig_source s);
+
+#define SIG_MAX_TRACK_SOURCES 16
+#define SIG_TRACK_ID_MAX 32 /* bytes of a track id or mid, with the terminator */
+
+typedef struct {
+  char mid[SIG_TRACK_ID_MAX];
+  sig_source source;
+} sig_track_source;
+
 /* A decoded request; strings owned by it (sig_req_clear frees them). */
 typedef struct {
   sig_req_type type;
@@ -25,8 +43,11 @@ typedef struct {
   char *sdp;                 /* publish, answer */
   sig_pc pc;                 /* answer, candidate */
   char *candidate;           /* candidate; NULL = end of candidates */
-  bool video;                /* mute: kind == "video" */
-  bool muted;                /* mute */
+  unsigned nsources;         /* publish: the sources of its sections, by mid */
+  sig_track_source sources[SIG_MAX_TRACK_SOURCES];
+  char track[SIG_TRACK_ID_MAX]; /* mute: the track id, "" = by kind */
+  bool video;                   /* mute by kind: kind == "video" */
+  bool muted;                   /* mute */
 } sig_req;
 
 #define SIG_SDP_MAX_BYTES 65536

@@ -15,6 +15,7 @@
 #define SIG_SDP_MAX_EXT 32
 #define SIG_SDP_MAX_SSRC 8
 #define SIG_SDP_MAX_CAND 32
+#define SIG_SDP_MAX_RID 4 /* simulcast encodings per section (RFC 8853) */
 
 typedef enum { SIG_DIR_SENDRECV = 0, SIG_DIR_SENDONLY, SIG_DIR_RECVONLY, SIG_DIR_INACTIVE } sig_sdp_dir;
 
@@ -34,8 +35,9 @@ typedef struct {
 } sig_sdp_ext;
 
 typedef struct {
-  char kind[16]; /* "audio", "video", "application" */
-  uint16_t port; /* 0 = rejected section */
+  char kind[16];    /* "audio", "video", "application" */
+  uint16_t port;    /* 0 = rejected section, unless bundle_only */
+  bool bundle_only; /* a=bundle-only (RFC 8843): port 0 but part of the BUNDLE group */
   char proto[40];
   char mid[32];
   sig_sdp_dir dir;
@@ -46,6 +48,12 @@ typedef struct {
   uint8_t nssrc;
   uint32_t ssrcs[SIG_SDP_MAX_SSRC]; /* every a=ssrc id, in order of appearance */
   uint32_t fid_primary, fid_rtx;    /* a=ssrc-group:FID, 0 if none */
+  uint8_t nrids;                    /* a=rid lines (RFC 8851) with direction send */
+  char rids[SIG_SDP_MAX_RID][16];
+  /* a=simulcast:send (RFC 8853): the first alternative of each layer, in order */
+  uint8_t nsim;
+  char sim[SIG_SDP_MAX_RID][16];
+  bool sim_paused[SIG_SDP_MAX_RID]; /* "~": the layer starts paused */
   char cname[64];
   char msid_stream[64], msid_track[64]; /* a=msid (or a=ssrc:.. msid:) */
   bool rtcp_mux, rtcp_rsize;
@@ -119,7 +127,8 @@ char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig
 typedef struct {
   const char *kind; /* "audio" or "video" */
   const char *mid;
-  bool active; /* false: a=inactive (track gone; section kept) */
+  bool active; /* false: a=inactive (no track yet: the probe section) */
+  bool closed; /* port 0, outside BUNDLE: the track is gone, the m-line free to recycle */
   uint32_t ssrc;
   const char *cname;
   const char *msid_stream; /* the publishing participant's id */
@@ -128,14 +137,10 @@ typedef struct {
   sig_sdp_codec codec2; /* second codec (pt 0 = none) */
 } sig_sdp_offer_section;
 
-/* Fixed extension ids the server uses towards subscribers. */
-#define SIG_EXT_ID_AUDIO_LEVEL 1
-#define SIG_EXT_ID_ABS_SEND_TIME 2
-#define SIG_EXT_ID_MID 4
-
-/* Offer to a subscriber: BUNDLE of all mids, setup actpass, sendonly or
- * inactive sections with a=ssrc cname/msid, rtcp-mux, rtcp-rsize, rtcp-fb
- * nack, nack pli, ccm fir for video, the extensions above. With n == 0 the
+/* Offer to a subscriber: BUNDLE of all open mids, setup actpass, sendonly or
+ * inactive sections with a=ssrc cname/msid, closed ones with port 0,
+ * rtcp-mux, rtcp-rsize, rtcp-fb nack, nack pli, ccm fir for video, and the
+ * extensions and payload types of sfu_const.h. With n == 0 the
  * offer holds a single inactive audio section (mid "probe") so ICE and DTLS
  * can start before anyone publishes. Returns malloc'ed SDP or NULL. */
 char *sig_sdp_write_offer(const sig_sdp_local *local, const sig_sdp_offer_section *secs, size_t n, char *err,

@@ -6,10 +6,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SIG_URI_AUDIO_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
-#define SIG_URI_ABS_SEND_TIME "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
-#define SIG_URI_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
-
 /* RFC 4566 token-char. */
 bool sig_sdp_is_token_char(unsigned char c);
 

@@ -343,6 +343,52 @@ static bool candidate_port_ok(const char *v) {
   return f > d && port <= 65535 && (*f == ' ' || *f == '\0');
 }
 
+static bool rid_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n < 1 || n > 15) return false; /* one-byte RTP header extension: at most 16 bytes */
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_') return false;
+  return true;
+}
+
+/* a=rid:<id> <send|recv> [restrictions]: only our direction (send) counts. */
+static int on_rid(parser *p, char *v) {
+  sig_sdp_media *m = p->m;
+  char *id = next_word(&v), *dir = next_word(&v);
+  if (!id || !dir || !rid_ok(id) || (strcmp(dir, "send") && strcmp(dir, "recv"))) return fail(p, "bad rid");
+  if (strcmp(dir, "send")) return 0;
+  for (unsigned i = 0; i < m->nrids; i++)
+    if (!strcmp(m->rids[i], id)) return fail(p, "duplicate rid '%s'", id);
+  if (m->nrids >= SIG_SDP_MAX_RID) return fail(p, "too many rids (max %d)", SIG_SDP_MAX_RID);
+  strcpy(m->rids[m->nrids++], id);
+  return 0;
+}
+
+/* a=simulcast:send q;h;f [recv ...] (alternatives after "," are ignored;
+ * "~" marks a paused layer). */
+static int on_simulcast(parser *p, char *v) {
+  sig_sdp_media *m = p->m;
+  for (char *dir = next_word(&v); dir; dir = next_word(&v)) {
+    char *list = next_word(&v);
+    if (!list || (strcmp(dir, "send") && strcmp(dir, "recv"))) return fail(p, "bad simulcast");
+    if (strcmp(dir, "send")) continue;
+    m->nsim = 0;
+    for (char *save = NULL, *l = strtok_r(list, ";", &save); l; l = strtok_r(NULL, ";", &save)) {
+      char *comma = strchr(l, ',');
+      if (comma) *comma = 0;
+      bool paused = *l == '~';
+      if (paused) l++;
+      if (!rid_ok(l)) return fail(p, "bad simulcast rid");
+      for (unsigned i = 0; i < m->nsim; i++)
+        if (!strcmp(m->sim[i], l)) return fail(p, "rid '%s' twice in simulcast", l);
+      if (m->nsim >= SIG_SDP_MAX_RID) return fail(p, "too many simulcast layers (max %d)", SIG_SDP_MAX_RID);
+      m->sim_paused[m->nsim] = paused;
+      strcpy(m->sim[m->nsim++], l);
+    }
+  }
+  return 0;
+}
+
 static int on_candidate(parser *p, char *v) {
   sig_sdp_media *m = p->m;
   if (!v || !*v) return fail(p, "empty candidate");
@@ -426,9 +472,12 @@ static const struct {
   attr_fn fn;
   bool needs_value;
 } media_attrs[] = {
-    {"rtpmap", on_rtpmap, true}, {"fmtp", on_fmtp, true}, {"rtcp-fb", on_rtcp_fb, true},
-    {"extmap", on_extmap, true}, {"ssrc", on_ssrc, true}, {"ssrc-group", on_ssrc_group, true},
-    {"msid", on_msid, true},     {"mid", on_mid, true},   {"candidate", on_candidate, true},
+    {"rtpmap", on_rtpmap, true},       {"fmtp", on_fmtp, true},
+    {"rtcp-fb", on_rtcp_fb, true},     {"extmap", on_extmap, true},
+    {"ssrc", on_ssrc, true},           {"ssrc-group", on_ssrc_group, true},
+    {"msid", on_msid, true},           {"mid", on_mid, true},
+    {"candidate", on_candidate, true}, {"rid", on_rid, true},
+    {"simulcast", on_simulcast, true},
 };
 
 static int on_attribute(parser *p, char *a) {
@@ -442,6 +491,7 @@ static int on_attribute(parser *p, char *a) {
   if (!p->m) return !strcmp(a, "group") && v ? on_group(p, v) : 0;
   if (!strcmp(a, "rtcp-mux")) p->m->rtcp_mux = true;
   if (!strcmp(a, "rtcp-rsize")) p->m->rtcp_rsize = true;
+  if (!strcmp(a, "bundle-only")) p->m->bundle_only = true;
   for (size_t i = 0; i < sizeof media_attrs / sizeof media_attrs[0]; i++) {
     if (strcmp(a, media_attrs[i].name)) continue;
     if (!v) return fail(p, "a=%s without value", a);
@@ -541,6 +591,25 @@ int sig_sdp_check_answer_mids(const sig_sdp *answer, const char *const *offer_mi
   return 0;
 }
 
+/* Every layer a=simulcast names must have its a=rid line. */
+static int check_simulcast(parser *p) {
+  for (unsigned i = 0; i < p->out->nmedia; i++) {
+    const sig_sdp_media *m = &p->out->media[i];
+    for (unsigned k = 0; k < m->nsim; k++) {
+      bool found = false;
+      for (unsigned r = 0; r < m->nrids && !found; r++)
+        found = !strcmp(m->rids[r], m->sim[k]);
+      if (!found) {
+        if (p->err && p->errlen)
+          snprintf(p->err, p->errlen, "section %u: a=simulcast names rid '%s' that has no a=rid line", i,
+                   m->sim[k]);
+        return -EINVAL;
+      }
+    }
+  }
+  return 0;
+}
+
 static int parse_error(char *err, size_t errlen, const char *msg) {
   if (err && errlen) snprintf(err, errlen, "%s", msg);
   return -EINVAL;
@@ -580,6 +649,7 @@ int sig_sdp_parse(const char *text, size_t len, sig_sdp *out, char *err, size_t 
   if (rc == 0 && out->nmedia == 0) rc = parse_error(err, errlen, "no m= section");
   if (rc == 0) inherit_session(p);
   if (rc == 0) rc = check_ice_credentials(out, err, errlen);
+  if (rc == 0) rc = check_simulcast(p);
   if (rc) memset(out, 0, sizeof *out);
   free(buf);
   free(p);

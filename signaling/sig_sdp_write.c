@@ -1,6 +1,7 @@
 /* sig_sdp_write: the SDP the server writes, an answer to a publisher's offer
  * and an offer to a subscriber. Every string echoed from the input is
  * checked again here, so a hand-built sig_sdp cannot inject lines. */
+#include "sfu_const.h"
 #include "sig_sdp.h"
 #include "sig_sdp_internal.h"
 
@@ -237,7 +238,7 @@ static const char *decide(const sig_sdp *o, const sig_sdp_media *m, sig_sdp_acce
   snprintf(a->kind, sizeof a->kind, "%s", m->kind);
   snprintf(a->mid, sizeof a->mid, "%s", m->mid);
   if (!audio && !video) return "not audio/video";
-  if (m->port == 0) return "rejected by the offerer";
+  if (m->port == 0 && !m->bundle_only) return "rejected by the offerer";
   if (strcasecmp(m->proto, "UDP/TLS/RTP/SAVPF")) return "protocol is not UDP/TLS/RTP/SAVPF";
   if (!m->mid[0] || !in_bundle(o, m->mid)) return "not in the BUNDLE group";
   if (!m->rtcp_mux) return "no rtcp-mux";
@@ -251,9 +252,9 @@ static const char *decide(const sig_sdp *o, const sig_sdp_media *m, sig_sdp_acce
   if (c2) answer_codec(c2, video, &a->codec2);
   for (unsigned i = 0; i < m->nexts && i < SIG_SDP_MAX_EXT; i++) {
     const sig_sdp_ext *e = &m->exts[i];
-    if (!strcmp(e->uri, SIG_URI_MID)) a->ext_id_mid = e->id;
-    if (!strcmp(e->uri, SIG_URI_ABS_SEND_TIME)) a->ext_id_abs_send_time = e->id;
-    if (!strcmp(e->uri, SIG_URI_AUDIO_LEVEL)) a->ext_id_audio_level = e->id;
+    if (!strcmp(e->uri, SFU_URI_MID)) a->ext_id_mid = e->id;
+    if (!strcmp(e->uri, SFU_URI_ABS_SEND_TIME)) a->ext_id_abs_send_time = e->id;
+    if (!strcmp(e->uri, SFU_URI_AUDIO_LEVEL)) a->ext_id_audio_level = e->id;
   }
   a->ssrc = m->fid_primary ? m->fid_primary : m->nssrc ? m->ssrcs[0] : 0;
   snprintf(a->msid_track, sizeof a->msid_track, "%s", m->msid_track);
@@ -313,9 +314,9 @@ static void write_accepted(sbuf *b, const sig_sdp_media *m, const sig_sdp_accept
   for (unsigned i = 0; i < m->nexts && i < SIG_SDP_MAX_EXT; i++) { /* the offer's order and ids */
     const sig_sdp_ext *e = &m->exts[i];
     const char *uri =
-        e->id == a->ext_id_mid && !strcmp(e->uri, SIG_URI_MID)                       ? SIG_URI_MID
-        : e->id == a->ext_id_abs_send_time && !strcmp(e->uri, SIG_URI_ABS_SEND_TIME) ? SIG_URI_ABS_SEND_TIME
-        : e->id == a->ext_id_audio_level && !strcmp(e->uri, SIG_URI_AUDIO_LEVEL)     ? SIG_URI_AUDIO_LEVEL
+        e->id == a->ext_id_mid && !strcmp(e->uri, SFU_URI_MID)                       ? SFU_URI_MID
+        : e->id == a->ext_id_abs_send_time && !strcmp(e->uri, SFU_URI_ABS_SEND_TIME) ? SFU_URI_ABS_SEND_TIME
+        : e->id == a->ext_id_audio_level && !strcmp(e->uri, SFU_URI_AUDIO_LEVEL)     ? SFU_URI_AUDIO_LEVEL
                                                                                      : NULL;
     if (uri) sb_printf(b, "a=extmap:%u %s\r\n", e->id, uri);
   }
@@ -401,7 +402,7 @@ static int check_section(const sig_sdp_offer_section *s, size_t i, const sig_sdp
   if (!codec_ok(&s->codec)) return set_err(err, errlen, "section %zu: bad codec", i);
   if (s->codec2.pt && (!codec_ok(&s->codec2) || s->codec2.pt == s->codec.pt))
     return set_err(err, errlen, "section %zu: bad second codec", i);
-  if (!s->active) return 0;
+  if (!s->active || s->closed) return 0;
   if (!s->ssrc) return set_err(err, errlen, "section %zu: active section without ssrc", i);
   if (!sig_sdp_is_token(s->cname, 64)) return set_err(err, errlen, "section %zu: bad or missing cname", i);
   if (!sig_sdp_is_token(s->msid_stream, 64) || !sig_sdp_is_token(s->msid_track, 64))
@@ -409,8 +410,20 @@ static int check_section(const sig_sdp_offer_section *s, size_t i, const sig_sdp
   return 0;
 }
 
+/* A closed section (its track is gone): port 0, outside BUNDLE, so the
+ * browser stops its transceiver and the m-line can be recycled (JSEP 5.2.2). */
+static void write_closed_section(sbuf *b, const sig_sdp_offer_section *s) {
+  sb_printf(b, "m=%s 0 UDP/TLS/RTP/SAVPF %u\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", s->kind,
+            s->codec.pt, s->mid);
+  write_codec(b, &s->codec);
+}
+
 static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const sig_sdp_local *l,
                                 const char *setup) {
+  if (s->closed) {
+    write_closed_section(b, s);
+    return;
+  }
   bool video = !strcmp(s->kind, "video");
   sb_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u", s->kind, s->codec.pt);
   if (s->codec2.pt) sb_printf(b, " %u", s->codec2.pt);
@@ -418,10 +431,10 @@ static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const s
   write_transport(b, l, setup);
   sb_printf(b, "a=mid:%s\r\n", s->mid);
   if (video)
-    sb_printf(b, "a=extmap:%d " SIG_URI_ABS_SEND_TIME "\r\n", SIG_EXT_ID_ABS_SEND_TIME);
+    sb_printf(b, "a=extmap:%d " SFU_URI_ABS_SEND_TIME "\r\n", SFU_EXT_ABS_SEND_TIME);
   else
-    sb_printf(b, "a=extmap:%d " SIG_URI_AUDIO_LEVEL "\r\n", SIG_EXT_ID_AUDIO_LEVEL);
-  sb_printf(b, "a=extmap:%d " SIG_URI_MID "\r\n", SIG_EXT_ID_MID);
+    sb_printf(b, "a=extmap:%d " SFU_URI_AUDIO_LEVEL "\r\n", SFU_EXT_AUDIO_LEVEL);
+  sb_printf(b, "a=extmap:%d " SFU_URI_MID "\r\n", SFU_EXT_MID);
   if (s->active)
     sb_printf(b, "a=sendonly\r\na=msid:%s %s\r\n", s->msid_stream, s->msid_track);
   else
@@ -452,15 +465,17 @@ char *sig_sdp_write_offer(const sig_sdp_local *local, const sig_sdp_offer_sectio
   sig_sdp_offer_section probe = {
       .kind = "audio",
       .mid = "probe",
-      .codec = {.pt = 111, .name = "opus", .clock = 48000, .channels = 2, .fmtp = OPUS_FMTP}};
+      .codec = {.pt = SFU_PT_OPUS, .name = "opus", .clock = 48000, .channels = 2, .fmtp = OPUS_FMTP}};
   if (n == 0) secs = &probe, n = 1;
   for (size_t i = 0; i < n; i++)
     if (check_section(&secs[i], i, secs, err, errlen)) return NULL;
+  if (secs[0].closed)
+    return set_err(err, errlen, "the first section (the BUNDLE tag) cannot be closed"), NULL;
 
   sbuf b = {0};
   write_session(&b, local);
   for (size_t i = 0; i < n; i++)
-    sb_printf(&b, " %s", secs[i].mid);
+    if (!secs[i].closed) sb_printf(&b, " %s", secs[i].mid);
   sb_printf(&b, "\r\na=msid-semantic: WMS *\r\n");
   for (size_t i = 0; i < n; i++)
     write_offer_section(&b, &secs[i], local, setup);

@@ -50,6 +50,7 @@ struct tp_peer {
   void (*app_fn)(void *ud, const uint8_t *buf, size_t len); /* data channels */
   void *app_ud;
   tp_state state;
+  tp_failure failure;
   bool dtls_client, ice_up, ice_was_up, dtls_started;
   bool remote_set, remote_done_early, fp_pending;
   bool in_new, gathering_done, freeing;
@@ -153,6 +154,7 @@ static void set_state(tp_peer *p, tp_state st, const char *why) {
   if (p->freeing || p->state == st || p->state == TP_STATE_FAILED || p->state == TP_STATE_CLOSED) return;
   tp_state old = p->state;
   p->state = st;
+  if (st == TP_STATE_FAILED && p->failure == TP_FAIL_NONE) p->failure = TP_FAIL_DTLS;
   if (st == TP_STATE_FAILED)
     g_warning("%s: %s -> failed (%s)", p->name, tp_state_name(old), why);
   else
@@ -176,6 +178,7 @@ static gboolean consent_tick(gpointer data) {
   }
   if (++p->consent_idle_s < p->consent_timeout_s) return G_SOURCE_CONTINUE;
   enter(p);
+  if (p->state != TP_STATE_FAILED) p->failure = TP_FAIL_CONSENT;
   set_state(p, TP_STATE_FAILED, "consent expired");
   leave(p);
   return G_SOURCE_REMOVE;
@@ -429,8 +432,10 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
       /* The old pair may still work, and the page restarts again on its
        * own "failed"; a peer that is really gone is the watchdogs' call. */
       g_message("%s: ICE restart failed; transport kept", p->name);
-    else
+    else {
+      if (p->state != TP_STATE_FAILED) p->failure = p->ice_was_up ? TP_FAIL_CONSENT : TP_FAIL_ICE;
       set_state(p, TP_STATE_FAILED, p->ice_was_up ? "ICE consent lost" : "ICE failed");
+    }
   }
   leave(p);
 }
@@ -550,6 +555,9 @@ const char *tp_peer_pwd(const tp_peer *p) {
 }
 tp_state tp_peer_state(const tp_peer *p) {
   return p->state;
+}
+tp_failure tp_peer_failure(const tp_peer *p) {
+  return p->failure;
 }
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p) {
   return &p->stats;

@@ -32,6 +32,10 @@ typedef enum {
 
 const char *tp_state_name(tp_state st);
 
+/* Why a peer is FAILED: the ICE checks found no path; the DTLS handshake,
+ * fingerprint check or SRTP keying failed; or a connected peer went silent. */
+typedef enum { TP_FAIL_NONE = 0, TP_FAIL_ICE, TP_FAIL_DTLS, TP_FAIL_CONSENT } tp_failure;
+
 /* Upward callbacks; all optional (NULL = ignored). Buffers are borrowed for
  * the duration of the call; on_rtp/on_rtcp buffers are writable (decrypted
  * in place) so the receiver may rewrite headers without copying.
@@ -153,6 +157,7 @@ void tp_peer_set_app_data_cb(tp_peer *p, void (*fn)(void *ud, const uint8_t *buf
 int tp_peer_send_app_data(tp_peer *p, const uint8_t *buf, size_t len);
 
 tp_state tp_peer_state(const tp_peer *p);
+tp_failure tp_peer_failure(const tp_peer *p);
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p);
 /* True from tp_peer_restart_ice until a pair of the new generation is up. */
 bool tp_peer_ice_restarting(const tp_peer *p);

@@ -1,11 +1,10 @@
-/* fuzz_demux: libFuzzer target for the receive path after decryption, as
- * tp_peer.c (on_recv) and signaling/sig_app_media.c (on_rtp, on_rtcp) chain
- * it: first-byte demux (tp_demux_classify), then RTP -> sfu_rtp_parse ->
- * which producer (ssrc, else the mid header extension) -> sfu_producer_on_rtp
- * (receive stats, NACK gap scan, retransmission history, keyframe check,
- * rewrite per consumer), or RTCP -> sfu_rtcp_iter walk -> SR to the producer
- * (publisher connection), NACK / PLI / FIR to the consumer (subscriber
- * connection); timers run between datagrams.
+/* fuzz_demux: libFuzzer target for the receive path after decryption, the
+ * real one: first-byte demux (tp_demux_classify, as tp_peer.c's on_recv
+ * does), then the router's own tp_peer callbacks (sfu_router.c on_rtp /
+ * on_rtcp): the listener places RTP by ssrc or the mid extension, the
+ * producer counts it (receive stats, NACK gap scan, history, keyframe check)
+ * and every consumer rewrites it; RTCP is walked, SRs reach the producer,
+ * NACK / PLI / FIR the consumer. Timers run between datagrams.
  *
  * Input: a sequence of datagrams, each `len (2 bytes, big-endian) | ctl | len
  * bytes`; ctl bit 7 = arrives on the subscriber connection, bits 0-6 = ms
@@ -13,9 +12,9 @@
  * datagram, delivered on the publisher connection and then on the subscriber
  * one (so raw packets, e.g. the rtp/ and rtcp/ corpora, are seeds as they are).
  *
- * The transport is cut at its send calls: this file defines tp_peer_send_rtp
- * and tp_peer_send_rtcp, so tp_peer.o is never linked; they check that what
- * the router sends is well-formed RTP/RTCP that leaves room for the SRTP
+ * The transport is cut at tp_peer: this file defines the tp_peer functions the
+ * media core calls, so tp_peer.o is never linked; the send calls check that
+ * what the router sends is well-formed RTP/RTCP that leaves room for the SRTP
  * trailer. GLib's random generator is seeded per input (reproducible runs).
  * Built by tests/fuzz/CMakeLists.txt (fuzz_demux with -DSFU_FUZZ=ON and clang,
  * fuzz_replay_demux always). */
@@ -25,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfu_consumer.h"
 #include "sfu_router.h"
 #include "sfu_rtcp.h"
 #include "sfu_rtp.h"
@@ -40,26 +40,82 @@ static void check(int ok, const char *what) {
   }
 }
 
-/* ---- the transport seam: what the router sends ---- */
+/* ---- the transport seam: a tp_peer that only records its callbacks ---- */
 
-static uint8_t pub_peer_tag, sub_peer_tag; /* never dereferenced */
-#define PUB_PEER ((tp_peer *)(void *)&pub_peer_tag)
-#define SUB_PEER ((tp_peer *)(void *)&sub_peer_tag)
-static unsigned sent_rtp, sent_rtcp;
+struct tp_peer {
+  tp_peer_cbs cbs;
+  void *ud;
+  bool sub;
+  tp_peer_stats stats;
+};
+
+static unsigned npeers;
+
+int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs, void *ud, char *err,
+                size_t errlen) {
+  (void)err, (void)errlen;
+  tp_peer *p = calloc(1, sizeof *p);
+  check(p != NULL, "calloc");
+  p->cbs = *cbs;
+  p->ud = ud;
+  p->sub = cfg->ice_controlling; /* the subscriber connection is the one we offer */
+  npeers++;
+  *out = p;
+  return 0;
+}
+
+void tp_peer_free(tp_peer *p) {
+  if (p) npeers--;
+  free(p);
+}
+
+const char *tp_peer_ufrag(const tp_peer *p) {
+  (void)p;
+  return "ufrag";
+}
+const char *tp_peer_pwd(const tp_peer *p) {
+  (void)p;
+  return "pwd";
+}
+char **tp_peer_local_candidates(tp_peer *p) {
+  (void)p;
+  return NULL;
+}
+int tp_peer_set_remote(tp_peer *p, const char *u, const char *w, const char *fp, char *err, size_t errlen) {
+  (void)p, (void)u, (void)w, (void)fp, (void)err, (void)errlen;
+  return 0;
+}
+int tp_peer_add_remote_candidate(tp_peer *p, const char *c, char *err, size_t errlen) {
+  (void)p, (void)c, (void)err, (void)errlen;
+  return 0;
+}
+void tp_peer_remote_candidates_done(tp_peer *p) {
+  (void)p;
+}
+const tp_peer_stats *tp_peer_get_stats(const tp_peer *p) {
+  return &p->stats;
+}
+const char *tp_peer_srtp_profile(const tp_peer *p) {
+  (void)p;
+  return "SRTP_AEAD_AES_128_GCM";
+}
+tp_failure tp_peer_failure(const tp_peer *p) {
+  (void)p;
+  return TP_FAIL_NONE;
+}
 
 int tp_peer_send_rtp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap) {
-  check(p == SUB_PEER, "media goes to the subscriber");
+  check(p->sub, "media goes to the subscriber");
   check(len + TP_SRTP_TRAILER_MAX <= cap, "room for the SRTP auth tag");
   check(len <= TP_MTU + 64, "rewritten packet within the scratch size");
   sfu_rtp_hdr h;
   check(sfu_rtp_parse(pkt, len, &h) == 0 && h.padding_len == 0, "sent RTP parses");
   check(tp_demux_classify(pkt, len) == TP_PKT_RTP, "sent RTP demuxes as RTP");
-  sent_rtp++;
+  p->stats.rtp_out++;
   return 0;
 }
 
 int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap) {
-  check(p == PUB_PEER || p == SUB_PEER, "RTCP goes to a known peer");
   check(len + TP_SRTP_TRAILER_MAX <= cap, "room for the SRTCP trailer");
   check(tp_demux_classify(pkt, len) == TP_PKT_RTCP, "sent RTCP demuxes as RTCP");
   sfu_rtcp_iter it;
@@ -69,129 +125,91 @@ int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap) {
   while ((rc = sfu_rtcp_iter_next(&it, &item)) == 1)
     n++;
   check(rc == 0 && n >= 1, "sent RTCP walks cleanly");
-  sent_rtcp++;
+  p->stats.rtcp_out++;
   return 0;
 }
 
 /* ---- one publisher (audio + video) and one subscriber of both ---- */
 
 enum { AUDIO, VIDEO };
+enum { T_PUB = 1, T_SUB = 2 };
 static const uint32_t pub_ssrc[2] = {0x11111111, 0x22222222};
-static const char *const pub_mid[2] = {"0", "1"};
 #define PUB_EXT_MID 4 /* the publisher's id of urn:ietf:params:rtp-hdrext:sdes:mid */
 
 typedef struct {
-  sfu_router_stats stats;
-  sfu_producer *prod[2];
-  sfu_consumer *cons[2];
-  uint32_t learnt_ssrc[2]; /* as sig_app_media.c: the mid extension can re-bind an ssrc */
+  sfu_env env;
+  sfu_router *r;
+  sfu_transport *t[3];
   int64_t now;
 } path;
+
+static void on_event(void *ud, const sfu_event *ev) {
+  (void)ud;
+  check(ev->transport == T_PUB || ev->transport == T_SUB, "events name our transports");
+}
+
+static void produce(path *s, int k) {
+  sfu_producer_params p = {
+      .video = k == VIDEO,
+      .mid = {k == VIDEO ? '1' : '0'},
+      .clock_rate = k == VIDEO ? 90000 : 48000,
+      .ncodecs = k == VIDEO ? 2 : 1,
+      .codecs = {{.pt = k == VIDEO ? 96 : 111, .codec = k == VIDEO ? SFU_CODEC_VP8 : SFU_CODEC_OPUS},
+                 {.pt = 102, .codec = SFU_CODEC_H264}},
+      .ext_mid = PUB_EXT_MID,
+      .ext_abs_send_time = k == VIDEO ? 3 : 0,
+      .ext_audio_level = k == VIDEO ? 0 : 1,
+      .nenc = 1,
+      .enc = {{.ssrc = pub_ssrc[k]}},
+      .remb_bps = k == VIDEO ? 1500000 : 0};
+  sfu_router_produce(s->t[T_PUB], 10 + (sfu_id)k, &p);
+  sfu_consumer_params c = {.producer = 10 + (sfu_id)k,
+                           .mid = {k == VIDEO ? 'v' : 'a', '1'},
+                           .ssrc = 0x33333330u + (uint32_t)k,
+                           .pt = {k == VIDEO ? 98 : 109, k == VIDEO ? 100 : 0}};
+  sfu_router_consume(s->t[T_SUB], 20 + (sfu_id)k, &c);
+}
 
 static void path_open(path *s) {
   memset(s, 0, sizeof *s);
   s->now = 1000000;
-  sfu_producer_params a = {.video = false,
-                           .ssrc = pub_ssrc[AUDIO],
-                           .clock_rate = 48000,
-                           .pt = {111, 0},
-                           .codec = {SFU_CODEC_OPUS, SFU_CODEC_NONE},
-                           .ext_mid = PUB_EXT_MID,
-                           .ext_audio_level = 1,
-                           .pub_peer = PUB_PEER,
-                           .stats = &s->stats};
-  sfu_producer_params v = {.video = true,
-                           .ssrc = pub_ssrc[VIDEO],
-                           .clock_rate = 90000,
-                           .pt = {96, 102},
-                           .codec = {SFU_CODEC_VP8, SFU_CODEC_H264},
-                           .ext_mid = PUB_EXT_MID,
-                           .ext_abs_send_time = 3,
-                           .pub_peer = PUB_PEER,
-                           .remb_bps = 1500000,
-                           .stats = &s->stats};
-  s->prod[AUDIO] = sfu_producer_new(&a);
-  s->prod[VIDEO] = sfu_producer_new(&v);
-  check(s->prod[AUDIO] && s->prod[VIDEO], "producers");
-  for (int k = 0; k < 2; k++) {
-    s->learnt_ssrc[k] = pub_ssrc[k];
-    sfu_consumer_params c = {.ssrc = 0x33333330u + (uint32_t)k,
-                             .pt = {k == VIDEO ? 98 : 109, k == VIDEO ? 100 : 0},
-                             .mid = k == VIDEO ? "v-1" : "a-1",
-                             .sub_peer = SUB_PEER,
-                             .stats = &s->stats};
-    s->cons[k] = sfu_consumer_new(s->prod[k], &c, s->now);
-    check(s->cons[k] != NULL, "consumer");
+  sfu_env *e = &s->env;
+  e->scratch_rtp = malloc(SFU_SCRATCH_BYTES);
+  e->scratch_rtcp = malloc(SFU_SCRATCH_BYTES);
+  e->transports = g_hash_table_new(g_direct_hash, g_direct_equal);
+  e->producers = g_hash_table_new(g_direct_hash, g_direct_equal);
+  e->consumers = g_hash_table_new(g_direct_hash, g_direct_equal);
+  e->emit = on_event;
+  e->consent_limit_us = 30 * G_USEC_PER_SEC;
+  s->r = sfu_router_new(1, e);
+  for (int pc = T_PUB; pc <= T_SUB; pc++) {
+    sfu_transport_params tp = {.ice_controlling = pc == T_SUB};
+    sfu_transport_local local;
+    char err[64];
+    check(sfu_router_add_transport(s->r, (sfu_id)pc, &tp, &local, err, sizeof err) == 0, "transport");
+    s->t[pc] = g_hash_table_lookup(e->transports, GUINT_TO_POINTER(pc));
+    tp_peer *p = s->t[pc]->peer;
+    p->cbs.on_state(p->ud, TP_STATE_CONNECTED, "fuzz");
   }
+  produce(s, AUDIO);
+  produce(s, VIDEO);
+  check(g_hash_table_size(e->consumers) == 2, "consumers");
 }
 
 static void path_close(path *s) {
-  for (int k = 0; k < 2; k++)
-    sfu_consumer_free(s->cons[k]);
-  for (int k = 0; k < 2; k++)
-    sfu_producer_free(s->prod[k]);
-}
-
-static void path_tick(path *s) {
-  for (int k = 0; k < 2; k++) {
-    sfu_producer_tick(s->prod[k], s->now);
-    sfu_consumer_tick(s->cons[k], s->now);
-  }
-}
-
-/* producer_for() of sig_app_media.c */
-static sfu_producer *producer_for(path *s, const uint8_t *pkt, const sfu_rtp_hdr *h) {
-  for (int k = 0; k < 2; k++)
-    if (s->learnt_ssrc[k] == h->ssrc) return s->prod[k];
-  size_t len;
-  const uint8_t *mid = sfu_rtp_ext_find(pkt, h, PUB_EXT_MID, &len);
-  if (!mid) return NULL;
-  for (int k = 0; k < 2; k++) {
-    if (strlen(pub_mid[k]) == len && !memcmp(pub_mid[k], mid, len)) {
-      s->learnt_ssrc[k] = h->ssrc;
-      return s->prod[k];
-    }
-  }
-  return NULL;
-}
-
-static void on_rtp(path *s, bool sub, const uint8_t *pkt, size_t len) {
-  sfu_rtp_hdr h;
-  if (sfu_rtp_parse(pkt, len, &h) != 0) return;
-  check(h.payload_off + h.payload_len + h.padding_len == len, "parse tiles the packet");
-  if (sub) return; /* sig_app_media.c drops RTP arriving on the subscriber connection */
-  sfu_producer *p = producer_for(s, pkt, &h);
-  if (p) sfu_producer_on_rtp(p, pkt, len, &h, s->now);
-}
-
-static void on_rtcp(path *s, bool sub, const uint8_t *pkt, size_t len) {
-  sfu_rtcp_iter it;
-  sfu_rtcp_item item;
-  sfu_rtcp_iter_init(&it, pkt, len);
-  while (sfu_rtcp_iter_next(&it, &item) == 1) {
-    if (!sub) {
-      if (item.type != SFU_RTCP_SR) continue;
-      for (int k = 0; k < 2; k++)
-        if (sfu_producer_ssrc(s->prod[k]) == item.sender_ssrc)
-          sfu_producer_on_sr(s->prod[k], item.ntp, item.rtp_ts, s->now);
-      continue;
-    }
-    sfu_consumer *c = NULL;
-    for (int k = 0; k < 2; k++)
-      if (sfu_consumer_ssrc(s->cons[k]) == item.media_ssrc) c = s->cons[k];
-    if (item.type == SFU_RTCP_NACK) {
-      uint16_t seqs[128];
-      size_t n = sfu_rtcp_nack_seqs(&item, seqs, 128);
-      check(n <= 128, "nack bounded");
-      if (c) sfu_consumer_on_nack(c, seqs, n, s->now);
-    } else if (item.type == SFU_RTCP_PLI || item.type == SFU_RTCP_FIR) {
-      if (c) sfu_consumer_on_keyframe_request(c, s->now);
-    }
-  }
+  sfu_router_free(s->r);
+  check(npeers == 0, "every peer freed");
+  check(g_hash_table_size(s->env.consumers) == 0 && g_hash_table_size(s->env.producers) == 0, "all closed");
+  g_hash_table_destroy(s->env.transports);
+  g_hash_table_destroy(s->env.producers);
+  g_hash_table_destroy(s->env.consumers);
+  free(s->env.scratch_rtp);
+  free(s->env.scratch_rtcp);
 }
 
 /* on_recv() of tp_peer.c, after SRTP: the demux decides. */
-static void deliver(path *s, bool sub, const uint8_t *pkt, size_t len) {
+static void deliver(path *s, bool sub, uint8_t *pkt, size_t len) {
+  tp_peer *p = s->t[sub ? T_SUB : T_PUB]->peer;
   tp_pkt_kind kind = tp_demux_classify(pkt, len);
   uint8_t b0 = len ? pkt[0] : 0;
   switch (kind) {
@@ -200,11 +218,13 @@ static void deliver(path *s, bool sub, const uint8_t *pkt, size_t len) {
     break;
   case TP_PKT_RTP:
     check(len >= 12 && b0 >= 128 && b0 <= 191 && !sfu_rtp_is_rtcp(pkt, len), "RTP range");
-    on_rtp(s, sub, pkt, len);
+    p->stats.rtp_in++;
+    p->cbs.on_rtp(p->ud, pkt, len);
     break;
   case TP_PKT_RTCP:
     check(len >= 8 && b0 >= 128 && b0 <= 191 && sfu_rtp_is_rtcp(pkt, len), "RTCP range");
-    on_rtcp(s, sub, pkt, len);
+    p->stats.rtcp_in++;
+    p->cbs.on_rtcp(p->ud, pkt, len);
     break;
   case TP_PKT_OTHER:
     check(len == 0 || (b0 < 20 || (b0 > 63 && b0 < 128) || b0 > 191) || len < 12, "OTHER range");
@@ -245,18 +265,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       uint8_t ctl = data[off + 2];
       s.now += (int64_t)(ctl & 0x7f) * 1000;
       deliver_copy(&s, ctl & 0x80, data + off + 3, len);
-      path_tick(&s);
+      sfu_router_tick(s.r, s.now);
       off += 3 + len;
     }
   } else {
     deliver_copy(&s, false, data, size);
-    path_tick(&s);
+    sfu_router_tick(s.r, s.now);
     s.now += 20000;
     deliver_copy(&s, true, data, size);
-    path_tick(&s);
+    sfu_router_tick(s.r, s.now);
   }
   s.now += 1500000; /* every report and retry timer comes due once more */
-  path_tick(&s);
+  sfu_router_tick(s.r, s.now);
   path_close(&s);
   return 0;
 }

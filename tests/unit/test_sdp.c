@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfu_const.h"
 #include "sig_sdp.h"
 
 #define CORPUS SFU_SOURCE_DIR "/tests/fuzz/corpus/sdp/"
@@ -449,7 +450,7 @@ static void test_offer_probe(void **state) {
   assert_string_equal(re->media[0].codecs[0].name, "opus");
   assert_string_equal(re->media[0].codecs[0].fmtp, "minptime=10;useinbandfec=1");
   assert_int_equal(re->media[0].nexts, 2);
-  assert_int_equal(re->media[0].exts[0].id, SIG_EXT_ID_AUDIO_LEVEL);
+  assert_int_equal(re->media[0].exts[0].id, SFU_EXT_AUDIO_LEVEL);
   free(re);
   free(o);
 }

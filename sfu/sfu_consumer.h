@@ -1,0 +1,76 @@
+/* sfu_consumer: one subscriber's outgoing copy of a producer. The variants
+ * (simple now; simulcast next) sit behind an ops table; what they share is
+ * here: the subscriber's ssrc, payload types and mid, the sequence-number
+ * manager, the header rewrite, NACK answers from the producer's history,
+ * sender reports, and the gate (paused by the control plane, or its
+ * transport not connected).
+ * Thread: the owning media thread. Ownership: the transport it sends on owns
+ * it; `src` (producer) and `peer` are borrowed, and the router closes every
+ * consumer of a producer before that producer goes. */
+#ifndef SFU_CONSUMER_H
+#define SFU_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfu_producer.h"
+#include "sfu_seqmgr.h"
+
+/* Room for a rewritten packet: MTU, a grown extension block, SRTP trailer. */
+#define SFU_SCRATCH_BYTES (TP_MTU + 64 + TP_SRTP_TRAILER_MAX)
+
+typedef struct {
+  /* One packet of the producer (h parsed, info from sfu_producer_receive). */
+  void (*forward)(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, const sfu_rx_info *in,
+                  int64_t now_us);
+  /* The consumer can send again (resumed, or its transport came up). */
+  void (*on_resume)(sfu_consumer *c, int64_t now_us);
+  /* The subscriber asks for a keyframe (PLI or FIR). */
+  void (*on_keyframe_request)(sfu_consumer *c, int64_t now_us);
+} sfu_consumer_ops;
+
+struct sfu_consumer {
+  const sfu_consumer_ops *ops;
+  sfu_id id;
+  sfu_consumer_params prm;
+  struct sfu_transport *owner; /* the transport that owns it (set by the router) */
+  sfu_producer *src;           /* borrowed */
+  tp_peer *peer;               /* borrowed: the subscriber's transport */
+  sfu_counters *ctr;
+  uint8_t *scratch; /* borrowed: the worker's, SFU_SCRATCH_BYTES */
+  bool paused;      /* by the control plane */
+  bool link_up;     /* its transport is connected */
+  bool waiting_kf;  /* video: nothing until a keyframe */
+  bool resync;      /* the next forwarded packet starts a new input stream */
+  uint32_t gen;     /* the input stream generation forwarded */
+  uint32_t ts_off, last_ts_out;
+  bool ts_started;
+  int64_t last_out_us, next_sr_us;
+  uint32_t packets, octets;
+  sfu_rtp_rewrite rw;
+  sfu_seqmgr seq;
+};
+
+/* A consumer of the variant the producer needs (simple for now). */
+sfu_consumer *sfu_consumer_new(sfu_id id, const sfu_consumer_params *p, sfu_producer *src, tp_peer *peer,
+                               sfu_counters *ctr, uint8_t *scratch);
+void sfu_consumer_free(sfu_consumer *c);
+
+static inline bool sfu_consumer_active(const sfu_consumer *c) {
+  return !c->paused && c->link_up;
+}
+/* Gate changes: the variant hears about it when the consumer can send again. */
+void sfu_consumer_set_paused(sfu_consumer *c, bool paused, int64_t now_us);
+void sfu_consumer_set_link(sfu_consumer *c, bool up, int64_t now_us);
+
+/* Shared by the variants: rewrites one packet with the given output
+ * numbers into the scratch buffer and sends it; remembers it for NACK. */
+void sfu_consumer_send(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, const sfu_rx_info *in,
+                       uint16_t seq_out, uint32_t ts_out, int64_t now_us);
+/* The subscriber's NACK: resend what it lost, from the producer's history. */
+void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n);
+/* Sender report each second. */
+void sfu_consumer_tick(sfu_consumer *c, int64_t now_us);
+
+#endif

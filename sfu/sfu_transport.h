@@ -1,0 +1,52 @@
+/* sfu_transport: the media side of one peer connection. It wraps a tp_peer
+ * (ICE, DTLS, SRTP), owns the producers it receives and the consumers it
+ * sends, places incoming RTP with its listener, finds consumers by ssrc for
+ * the subscriber's RTCP, and watches traffic for a vanished peer. The
+ * router gets the tp_peer callbacks (the transport does not call upward).
+ * Thread: the owning media thread. Ownership: its router owns it. */
+#ifndef SFU_TRANSPORT_H
+#define SFU_TRANSPORT_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfu.h"
+#include "sfu_consumer.h"
+#include "sfu_listener.h"
+#include "tp_peer.h"
+
+typedef struct sfu_router sfu_router;
+
+typedef struct sfu_transport {
+  sfu_id id;
+  sfu_router *router; /* borrowed: the owner */
+  tp_peer *peer;      /* owned */
+  sfu_listener lis;
+  GPtrArray *producers;     /* sfu_producer*, owned */
+  GPtrArray *consumers;     /* sfu_consumer*, owned */
+  GHashTable *cons_by_ssrc; /* subscriber ssrc -> sfu_consumer*, borrowed */
+  bool connected, failed, first_media;
+  int64_t remote_set_us;
+  /* Traffic watchdog: packet counters and when they last moved. */
+  uint64_t wd_rx, wd_tx;
+  int64_t wd_rx_us, wd_tx_us, wd_next_us;
+} sfu_transport;
+
+/* Creates the peer with the given callbacks (ud = the new transport). */
+int sfu_transport_new(sfu_transport **out, sfu_id id, sfu_router *r, const tp_peer_config *pc,
+                      const tp_peer_cbs *cbs, char *err, size_t errlen);
+/* Frees its consumers, producers and peer; the router unlinks them first. */
+void sfu_transport_free(sfu_transport *t);
+
+int sfu_transport_add_producer(sfu_transport *t, sfu_producer *p);
+void sfu_transport_remove_producer(sfu_transport *t, sfu_producer *p); /* frees it */
+int sfu_transport_add_consumer(sfu_transport *t, sfu_consumer *c);
+void sfu_transport_remove_consumer(sfu_transport *t, sfu_consumer *c); /* frees it */
+sfu_consumer *sfu_transport_consumer_by_ssrc(sfu_transport *t, uint32_t ssrc);
+
+/* Once a second: SFU_FAIL_NONE, or why this transport should be failed
+ * (never connected within limit_us of its remote description, or silent). */
+sfu_failure sfu_transport_watchdog(sfu_transport *t, int64_t now_us, int64_t limit_us);
+
+#endif

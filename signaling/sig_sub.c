@@ -1,0 +1,243 @@
+/* The subscriber side: sections of the "sub" connection, their consumers,
+ * offers and answers. A removed track's section is offered closed (port 0)
+ * and, once the browser has answered that, recycled for the next track of
+ * the same kind, so the offer stays as large as the live tracks. */
+#define G_LOG_DOMAIN "sub"
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sig_room.h"
+
+static sig_sdp_codec codec_for(sfu_codec c) {
+  sig_sdp_codec k;
+  memset(&k, 0, sizeof k);
+  switch (c) {
+  case SFU_CODEC_OPUS:
+    k = (sig_sdp_codec){.pt = SFU_PT_OPUS, .name = "opus", .clock = 48000, .channels = 2};
+    g_strlcpy(k.fmtp, "minptime=10;useinbandfec=1", sizeof k.fmtp);
+    break;
+  case SFU_CODEC_VP8:
+    k = (sig_sdp_codec){.pt = SFU_PT_VP8, .name = "VP8", .clock = 90000};
+    break;
+  case SFU_CODEC_H264:
+    k = (sig_sdp_codec){.pt = SFU_PT_H264, .name = "H264", .clock = 90000};
+    g_strlcpy(k.fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+              sizeof k.fmtp);
+    break;
+  default:
+    break;
+  }
+  return k;
+}
+
+void sig_sub_init(sig_part *s) {
+  s->secs = g_ptr_array_new_with_free_func(g_free);
+  /* Always first and never closed: the BUNDLE tag, and it lets ICE and
+   * DTLS finish before anyone publishes. */
+  sig_sec *probe = g_new0(sig_sec, 1);
+  g_strlcpy(probe->mid, "probe", sizeof probe->mid);
+  probe->kind = KIND_AUDIO;
+  probe->state = SEC_PROBE;
+  probe->codec = codec_for(SFU_CODEC_OPUS);
+  g_ptr_array_add(s->secs, probe);
+}
+
+void sig_sub_free(sig_part *s) {
+  if (s->secs) g_ptr_array_free(s->secs, TRUE);
+  s->secs = NULL;
+}
+
+/* A consumer runs when the browser knows its section; the media side also
+ * waits for the transport, so the first keyframe is not lost. */
+static void set_running(sig_part *s, sig_sec *sec, bool running) {
+  if (sec->consumer) sfu_worker_consumer_pause(s->app->cfg.worker, sec->consumer, !running);
+}
+
+static sig_sec *free_section(sig_part *s, int kind) {
+  for (guint i = 1; i < s->secs->len; i++) {
+    sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->state == SEC_CLOSED && sec->kind == kind) return sec;
+  }
+  if (s->secs->len >= SIG_SDP_MAX_MEDIA) return NULL;
+  sig_sec *sec = g_new0(sig_sec, 1);
+  g_ptr_array_add(s->secs, sec);
+  return sec;
+}
+
+void sig_sub_add_track(sig_part *sub, const sig_part *pub, const sig_track *t) {
+  sig_sec *sec = free_section(sub, t->kind);
+  if (!sec) {
+    g_warning("room %s: %s: no room for track %s: %d sections in use", sub->room->name, sub->id, t->id,
+              SIG_SDP_MAX_MEDIA);
+    sig_send(sub,
+             sig_proto_error("too_many_tracks", "too many tracks in this room to receive them all", NULL));
+    return;
+  }
+  snprintf(sec->mid, sizeof sec->mid, "%c%u", t->kind == KIND_VIDEO ? 'v' : 'a', sub->mid_counter++);
+  sec->kind = t->kind;
+  sec->state = SEC_ACTIVE;
+  sec->negotiated = false;
+  sec->offered_closed = false;
+  g_strlcpy(sec->pub_id, pub->id, sizeof sec->pub_id);
+  g_strlcpy(sec->track_id, t->id, sizeof sec->track_id);
+  sec->ssrc = (uint32_t)g_random_int_range(1, G_MAXINT32);
+  sec->codec = codec_for(t->codec[0]);
+  memset(&sec->codec2, 0, sizeof sec->codec2);
+  if (t->codec[1]) sec->codec2 = codec_for(t->codec[1]);
+  sfu_consumer_params cp = {
+      .producer = t->producer, .ssrc = sec->ssrc, .pt = {sec->codec.pt, sec->codec2.pt}, .paused = true};
+  g_strlcpy(cp.mid, sec->mid, sizeof cp.mid);
+  sec->consumer = sig_new_id(sub->app);
+  sfu_worker_consume(sub->app->cfg.worker, sub->tid[SIG_PC_SUB], sec->consumer, &cp);
+}
+
+void sig_sub_remove_track(sig_part *sub, const char *track_id) {
+  for (guint i = 1; i < sub->secs->len; i++) {
+    sig_sec *sec = g_ptr_array_index(sub->secs, i);
+    if (sec->state != SEC_ACTIVE || strcmp(sec->track_id, track_id)) continue;
+    if (sec->consumer) sfu_worker_consumer_close(sub->app->cfg.worker, sec->consumer);
+    sec->consumer = 0;
+    sec->state = SEC_CLOSING;
+  }
+}
+
+void sig_sub_add_room(sig_part *s) {
+  for (guint i = 0; i < s->room->members->len && s->can_subscribe; i++) {
+    const sig_part *m = g_ptr_array_index(s->room->members, i);
+    if (m == s || m->dead) continue;
+    for (guint k = 0; k < m->tracks->len; k++)
+      sig_sub_add_track(s, m, g_ptr_array_index(m->tracks, k));
+  }
+}
+
+static sig_sdp_offer_section section_for(sig_sec *sec, char *track, char *cname) {
+  snprintf(cname, 40, "sfu-%s", sec->pub_id);
+  snprintf(track, 40, "%s", sec->track_id);
+  sec->offered_closed = sec->state == SEC_CLOSING || sec->state == SEC_CLOSED;
+  g_strlcpy(sec->offered_mid, sec->mid, sizeof sec->offered_mid);
+  return (sig_sdp_offer_section){
+      .kind = sec->kind == KIND_VIDEO ? "video" : "audio",
+      .mid = sec->mid,
+      .active = sec->state == SEC_ACTIVE,
+      .closed = sec->offered_closed,
+      .ssrc = sec->ssrc,
+      .cname = cname,
+      .msid_stream = sec->pub_id[0] ? sec->pub_id : "-",
+      .msid_track = track,
+      .codec = sec->codec,
+      .codec2 = sec->codec2,
+  };
+}
+
+void sig_sub_send_offer(sig_part *s) {
+  if (s->dead) return;
+  if (s->offer_in_flight) {
+    s->need_offer = true;
+    return;
+  }
+  guint n = s->secs->len;
+  sig_sdp_offer_section *os = g_new0(sig_sdp_offer_section, n);
+  char(*tracks)[40] = g_malloc0(n * 40);
+  char(*cnames)[40] = g_malloc0(n * 40);
+  for (guint i = 0; i < n; i++)
+    os[i] = section_for(g_ptr_array_index(s->secs, i), tracks[i], cnames[i]);
+  sig_sdp_local local;
+  sig_part_local(s, SIG_PC_SUB, &local, "actpass");
+  char err[256];
+  char *sdp = sig_sdp_write_offer(&local, os, n, err, sizeof err);
+  g_free(os);
+  g_free(tracks);
+  g_free(cnames);
+  if (!sdp) {
+    g_warning("room %s: %s: cannot write subscriber offer: %s", s->room->name, s->id, err);
+    return;
+  }
+  json_t *j = json_pack("{s:s, s:s, s:s}", "type", "offer", "pc", "sub", "sdp", sdp);
+  free(sdp);
+  sig_send(s, sig_dump(j));
+  s->offer_in_flight = true;
+  s->offer_nsecs = n;
+}
+
+/* The answer's transport: the section its BUNDLE group names first (the
+ * answerer's tag, RFC 8843 7.3.1), else its first open section. */
+static const sig_sdp_media *answer_transport(const sig_sdp *a) {
+  for (unsigned i = 0; i < a->nmedia; i++)
+    if (a->nbundle && !strcmp(a->media[i].mid, a->bundle[0]) && a->media[i].port) return &a->media[i];
+  for (unsigned i = 0; i < a->nmedia; i++)
+    if (a->media[i].port && a->media[i].ice_ufrag[0]) return &a->media[i];
+  return NULL;
+}
+
+static int check_answer(sig_part *s, const sig_sdp *a, const sig_sdp_media **t, char *err, size_t errlen) {
+  if (a->nmedia != s->offer_nsecs) {
+    snprintf(err, errlen, "answer has %u sections, the offer had %u", a->nmedia, s->offer_nsecs);
+    return -EINVAL;
+  }
+  for (unsigned i = 0; i < a->nmedia; i++) {
+    const sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (strcmp(a->media[i].mid, sec->offered_mid)) {
+      snprintf(err, errlen, "answer section %u has mid \"%.20s\", the offer had \"%s\"", i, a->media[i].mid,
+               sec->offered_mid);
+      return -EINVAL;
+    }
+  }
+  if (!(*t = answer_transport(a)) || !(*t)->ice_ufrag[0] || !(*t)->ice_pwd[0]) {
+    snprintf(err, errlen, "answer rejects every section or has no ICE credentials");
+    return -EINVAL;
+  }
+  if (strcmp((*t)->setup, "active") != 0) {
+    snprintf(err, errlen, "answer must use a=setup:active (got \"%s\")", (*t)->setup);
+    return -EINVAL;
+  }
+  if (g_ascii_strcasecmp((*t)->fp_alg, "sha-256") != 0 || strlen((*t)->fingerprint) != 95) {
+    snprintf(err, errlen, "answer needs a sha-256 fingerprint");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static void apply_answer(sig_part *s, const sig_sdp *a) {
+  for (unsigned i = 1; i < a->nmedia; i++) {
+    sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->offered_closed) {
+      /* Answered closed: the m-line may now carry another track. */
+      if (sec->state == SEC_CLOSING) sec->state = SEC_CLOSED;
+      continue;
+    }
+    bool ok = a->media[i].port != 0 && a->media[i].dir != SIG_DIR_INACTIVE;
+    if (strcmp(sec->mid, sec->offered_mid)) continue; /* recycled since: the next answer tells */
+    if (sec->state == SEC_ACTIVE && ok != sec->negotiated) {
+      sec->negotiated = ok;
+      set_running(s, sec, ok);
+    }
+  }
+}
+
+int sig_sub_handle_answer(sig_part *s, const char *text, char *err, size_t errlen) {
+  sig_sdp *a = sig_sdp_new();
+  const sig_sdp_media *t = NULL;
+  int rc = -EINVAL;
+  if (!a) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  if (sig_sdp_parse(text, strlen(text), a, err, errlen) != 0 || check_answer(s, a, &t, err, errlen) != 0)
+    goto out;
+  /* BUNDLE: every section repeats the same candidates; take them once, and
+   * only with the first answer (later ones repeat what was trickled). */
+  sig_part_connect(s, SIG_PC_SUB, t);
+  s->answered_once = true;
+  s->offer_in_flight = false;
+  apply_answer(s, a);
+  rc = 0;
+  if (s->need_offer) {
+    s->need_offer = false;
+    sig_sub_send_offer(s);
+  }
+out:
+  free(a);
+  return rc;
+}

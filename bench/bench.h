@@ -355,6 +355,10 @@ typedef struct {
   double server_runq_wait_s, bench_runq_wait_s; /* time waiting for a CPU in the window */
   uint64_t udp_rcvbuf_drops;                    /* kernel: full receive buffers, whole namespace */
   double max_tick_gap_ms;                       /* longest stall of the bench's own loop in the window */
+  /* --churn: participants that joined and left during the window */
+  unsigned churn;
+  double churn_rate;
+  unsigned churn_joins, churn_ok, churn_failed;
   /* --ramp-mode */
   bool ramp;
   unsigned ramp_held_subs, ramp_steps;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_churn.h"
 
 #ifndef BENCH_MEDIA_DIR
 #define BENCH_MEDIA_DIR "bench-media"
@@ -44,6 +45,8 @@ typedef struct {
   unsigned repeat;
   double link_lo_kbps, link_hi_kbps; /* --link-kbps: subscribers behind a simulated link */
   bool simulcast;
+  unsigned churn;    /* --churn N: participants joining and leaving beside the load */
+  double churn_rate; /* --churn-rate R: their joins per second */
 } opts;
 
 typedef enum {
@@ -85,6 +88,7 @@ typedef struct {
   unsigned subs;
   int64_t step_started_us;
   int64_t last_tick_us, max_gap_us; /* the bench's own loop: a long gap means it was starved */
+  bench_churn *churn;               /* during the measured window, with --churn */
 } pass;
 
 static volatile sig_atomic_t g_interrupted;
@@ -286,6 +290,7 @@ static gboolean tick(gpointer ud) {
   }
   for (guint i = 0; i < ps->peers->len; i++)
     bench_peer_tick(g_ptr_array_index(ps->peers, i), now, ps->media_on);
+  if (ps->churn) bench_churn_tick(ps->churn, now);
   if (ps->run->measuring && now >= ps->next_rss_us && ps->pid > 0) {
     ps->next_rss_us = now + 1000000;
     long rss = bench_proc_rss_kb(ps->pid);
@@ -308,6 +313,8 @@ static gboolean tick(gpointer ud) {
   case PH_WARMUP:
     if (now >= ps->ph_until) {
       window_begin(ps, now);
+      if (o->churn && !o->ramp_mode)
+        ps->churn = bench_churn_new(ps->run, o->room_prefix, o->churn, o->churn_rate);
       if (o->ramp_mode) {
         ps->step_started_us = now;
         go(ps, PH_RAMP_MEASURE, now + (int64_t)(o->ramp_step_s * 1e6));
@@ -324,6 +331,10 @@ static gboolean tick(gpointer ud) {
         if (p->cc) bench_cc_window(p->cc, false, now);
       }
       if (o->link_lo_kbps > 0) bench_cc_report(o->json ? stderr : stdout, ps->peers);
+      if (ps->churn) {
+        bench_churn_counts(ps->churn, &ps->res->churn_joins, &ps->res->churn_ok, &ps->res->churn_failed);
+        bench_churn_stop(ps->churn, now);
+      }
       ps->media_on = false;
       go(ps, PH_DRAIN, now + DRAIN_US);
     }
@@ -414,6 +425,8 @@ static int run_pass(opts *o, bench_run *run, GMainLoop *loop, const char *url, b
   r->per_room = o->per_room;
   r->publishers = o->publishers;
   r->video = o->video;
+  r->churn = o->churn;
+  r->churn_rate = o->churn_rate;
   r->server_pid = -1;
   memset(&run->c, 0, sizeof run->c);
   g_array_set_size(run->join_ms, 0);
@@ -449,6 +462,7 @@ static int run_pass(opts *o, bench_run *run, GMainLoop *loop, const char *url, b
   g_source_unref(t);
   for (guint i = 0; i < ps.peers->len; i++)
     bench_peer_free(g_ptr_array_index(ps.peers, i));
+  bench_churn_free(ps.churn);
   /* Let the transports' deferred frees and the last WebSocket closes run. */
   for (int i = 0; i < 200 && g_main_context_iteration(run->ctx, FALSE); i++) {
   }
@@ -484,6 +498,8 @@ static void usage(FILE *f) {
           "  --link-kbps LO[-HI] subscribers behind simulated links of LO..HI kbit/s (spread), answering\n"
           "                      with transport-cc feedback; a table per subscriber follows the report\n"
           "  --simulcast         video publishers send three layers q, h, f (bench_simulcast.c)\n"
+          "  --churn N           N more participants join and leave (each its own room, publishing)\n"
+          "                      during the window, --churn-rate R joins per second (10)\n"
           "  --json              print JSON instead of the table; --json-out FILE also writes it\n"
           "  -v                  more logging (twice: transport logs)\n",
           BENCH_MEDIA_DIR);
@@ -554,6 +570,8 @@ static int parse(opts *o, int argc, char **argv) {
     O_REPEAT,
     O_LINK,
     O_SIMULCAST,
+    O_CHURN,
+    O_CHURN_RATE,
   };
   static const struct option lo[] = {
       {"preset", 1, 0, O_PRESET},
@@ -587,6 +605,8 @@ static int parse(opts *o, int argc, char **argv) {
       {"repeat", 1, 0, O_REPEAT},
       {"link-kbps", 1, 0, O_LINK},
       {"simulcast", 0, 0, O_SIMULCAST},
+      {"churn", 1, 0, O_CHURN},
+      {"churn-rate", 1, 0, O_CHURN_RATE},
       {0, 0, 0, 0},
   };
   /* The preset first, so that flags override it wherever they stand. */
@@ -695,6 +715,12 @@ static int parse(opts *o, int argc, char **argv) {
     case O_SIMULCAST:
       o->simulcast = true;
       break;
+    case O_CHURN:
+      ok = num(optarg, 0, 1000, &v), o->churn = (unsigned)v;
+      break;
+    case O_CHURN_RATE:
+      ok = num(optarg, 0.1, 100, &o->churn_rate);
+      break;
     case 'v':
       o->verbose++;
       break;
@@ -729,6 +755,7 @@ int main(int argc, char **argv) {
       .media_dir = BENCH_MEDIA_DIR,
       .ramp_step = 25,
       .ramp_max = 1000,
+      .churn_rate = 10,
       .ramp_step_s = 5,
       .ramp_loss_pct = 1,
       .ramp_p99_ms = 100,

@@ -134,6 +134,10 @@ void bench_report_table(FILE *f, const bench_result *r, size_t n) {
     snprintf(w->val[i], sizeof w->val[i], "%llu", (unsigned long long)x->udp_rcvbuf_drops);
     w = ROW("bench: late media ticks, max stall ms");
     snprintf(w->val[i], sizeof w->val[i], "%llu, %.0f", (unsigned long long)x->gen_late, x->max_tick_gap_ms);
+    if (x->churn) {
+      w = ROW("churn: joins, ok, failed");
+      snprintf(w->val[i], sizeof w->val[i], "%u, %u, %u", x->churn_joins, x->churn_ok, x->churn_failed);
+    }
     if (x->ramp) {
       w = ROW("ramp: largest load held (subs)");
       put(w, i, "%.0f", x->ramp_held_subs);
@@ -210,6 +214,10 @@ static json_t *result_json(const bench_result *x) {
   json_object_set_new(o, "server_runq_wait_s", json_real(x->server_runq_wait_s));
   json_object_set_new(o, "bench_runq_wait_s", json_real(x->bench_runq_wait_s));
   json_object_set_new(o, "udp_rcvbuf_drops", json_integer((json_int_t)x->udp_rcvbuf_drops));
+  if (x->churn)
+    json_object_set_new(o, "churn",
+                        json_pack("{s:i, s:f, s:i, s:i, s:i}", "pool", x->churn, "rate", x->churn_rate,
+                                  "joins", x->churn_joins, "ok", x->churn_ok, "failed", x->churn_failed));
   if (x->ramp)
     json_object_set_new(o, "ramp",
                         json_pack("{s:i, s:i, s:f, s:o, s:s}", "held_subscribers", x->ramp_held_subs,

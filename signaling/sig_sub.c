@@ -78,8 +78,7 @@ void sig_sub_add_track(sig_part *sub, const sig_part *pub, const sig_track *t) {
   snprintf(sec->mid, sizeof sec->mid, "%c%u", t->kind == KIND_VIDEO ? 'v' : 'a', sub->mid_counter++);
   sec->kind = t->kind;
   sec->state = SEC_ACTIVE;
-  sec->negotiated = false;
-  sec->offered_closed = false;
+  sec->negotiated = false; /* offered_*: what the browser saw last, kept */
   g_strlcpy(sec->pub_id, pub->id, sizeof sec->pub_id);
   g_strlcpy(sec->track_id, t->id, sizeof sec->track_id);
   sec->ssrc = (uint32_t)g_random_int_range(1, G_MAXINT32);
@@ -100,6 +99,13 @@ void sig_sub_remove_track(sig_part *sub, const char *track_id) {
     if (sec->consumer) sfu_worker_consumer_close(sub->app->cfg.worker, sec->consumer);
     sec->consumer = 0;
     sec->state = SEC_CLOSING;
+    /* Recycled and gone again before any offer showed it: the browser still
+     * knows this m-line closed under its old mid, and a closed m-line may not
+     * change its mid (only a recycled, open one may). */
+    if (sec->offered_closed && strcmp(sec->mid, sec->offered_mid)) {
+      g_strlcpy(sec->mid, sec->offered_mid, sizeof sec->mid);
+      sec->state = SEC_CLOSED;
+    }
   }
 }
 

@@ -76,13 +76,17 @@ int sfu_worker_new(sfu_worker **out, const sfu_worker_config *cfg, char *err, si
 /* Closes every router, stops the thread and frees the worker. */
 void sfu_worker_free(sfu_worker *w);
 
-/* Counters over the worker's life (they only grow), refreshed every 500 ms. */
+/* Counters over the worker's life (they only grow). sfu_worker_get_stats
+ * reads the copy refreshed every 500 ms (any thread); sfu_worker_read_stats
+ * (control thread) waits for the media thread to read them after every
+ * command sent before, so they agree with what the control plane did. */
 typedef struct {
   sfu_counters c;
   uint64_t srtp_in_errors;
   int64_t heartbeat_us; /* monotonic time of the last refresh: the media thread is alive */
 } sfu_worker_stats;
 void sfu_worker_get_stats(sfu_worker *w, sfu_worker_stats *out);
+void sfu_worker_read_stats(sfu_worker *w, sfu_worker_stats *out);
 
 /* ---- routers (rooms) ---- */
 

@@ -20,6 +20,7 @@ typedef enum {
   OP_TRANSPORT_CANDIDATE,
   OP_TRANSPORT_CLOSE,
   OP_TRANSPORT_STATS,
+  OP_STATS,
   OP_PRODUCE,
   OP_PRODUCER_CLOSE,
   OP_CONSUME,
@@ -45,6 +46,7 @@ typedef struct {
       size_t n;
       sfu_transport_stats *out;
     } stats;
+    sfu_worker_stats *counters;
   } u;
   /* Synchronous commands: the caller waits for done. */
   sfu_transport_local *local;
@@ -69,6 +71,8 @@ struct sfu_worker {
 };
 
 /* ---- on the media thread ---- */
+
+static void read_stats(sfu_worker *w, sfu_worker_stats *s);
 
 static sfu_transport *transport_of(sfu_worker *w, sfu_id id) {
   return g_hash_table_lookup(w->env.transports, GUINT_TO_POINTER(id));
@@ -138,6 +142,9 @@ static void run(sfu_worker *w, cmd *c) {
   case OP_TRANSPORT_STATS:
     transport_stats(w, c);
     break;
+  case OP_STATS:
+    read_stats(w, c->u.counters);
+    break;
   case OP_PRODUCER_CLOSE:
     if ((p = g_hash_table_lookup(w->env.producers, key))) sfu_router_close_producer(p);
     break;
@@ -192,15 +199,20 @@ static gboolean tick(gpointer ud) {
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean snapshot(gpointer ud) {
-  sfu_worker *w = ud;
-  sfu_worker_stats s = {
+static void read_stats(sfu_worker *w, sfu_worker_stats *s) {
+  *s = (sfu_worker_stats){
       .c = w->env.ctr, .srtp_in_errors = w->env.srtp_errors_closed, .heartbeat_us = g_get_monotonic_time()};
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init(&it, w->env.transports);
   while (g_hash_table_iter_next(&it, NULL, &v))
-    s.srtp_in_errors += tp_peer_get_stats(((sfu_transport *)v)->peer)->srtp_in_errors;
+    s->srtp_in_errors += tp_peer_get_stats(((sfu_transport *)v)->peer)->srtp_in_errors;
+}
+
+static gboolean snapshot(gpointer ud) {
+  sfu_worker *w = ud;
+  sfu_worker_stats s;
+  read_stats(w, &s);
   g_mutex_lock(&w->snap_mu);
   w->snapshot = s;
   g_mutex_unlock(&w->snap_mu);
@@ -316,6 +328,12 @@ void sfu_worker_consumer_pause(sfu_worker *w, sfu_id id, bool paused) {
 }
 void sfu_worker_consumer_close(sfu_worker *w, sfu_id id) {
   post(w, OP_CONSUMER_CLOSE, id, 0);
+}
+
+void sfu_worker_read_stats(sfu_worker *w, sfu_worker_stats *out) {
+  cmd c = {.op = OP_STATS, .sync = true};
+  c.u.counters = out;
+  submit(w, &c);
 }
 
 void sfu_worker_get_stats(sfu_worker *w, sfu_worker_stats *out) {

@@ -427,7 +427,7 @@ void sig_app_get_stats(sig_app *app, sig_app_stats *out) {
       out->subscriptions += ((sig_sec *)g_ptr_array_index(s->secs, i))->consumer != 0;
   }
   sfu_worker_stats ws;
-  sfu_worker_get_stats(app->cfg.worker, &ws);
+  sfu_worker_read_stats(app->cfg.worker, &ws);
   out->router = ws.c;
   out->srtp_in_errors = ws.srtp_in_errors;
   out->joins = app->joins;

@@ -178,18 +178,10 @@ static const sig_sdp_media *answer_transport(const sig_sdp *a) {
 }
 
 static int check_answer(sig_part *s, const sig_sdp *a, const sig_sdp_media **t, char *err, size_t errlen) {
-  if (a->nmedia != s->offer_nsecs) {
-    snprintf(err, errlen, "answer has %u sections, the offer had %u", a->nmedia, s->offer_nsecs);
-    return -EINVAL;
-  }
-  for (unsigned i = 0; i < a->nmedia; i++) {
-    const sig_sec *sec = g_ptr_array_index(s->secs, i);
-    if (strcmp(a->media[i].mid, sec->offered_mid)) {
-      snprintf(err, errlen, "answer section %u has mid \"%.20s\", the offer had \"%s\"", i, a->media[i].mid,
-               sec->offered_mid);
-      return -EINVAL;
-    }
-  }
+  const char *mids[SIG_SDP_MAX_MEDIA];
+  for (unsigned i = 0; i < s->offer_nsecs && i < SIG_SDP_MAX_MEDIA; i++)
+    mids[i] = ((const sig_sec *)g_ptr_array_index(s->secs, i))->offered_mid;
+  if (sig_sdp_check_answer_mids(a, mids, s->offer_nsecs, err, errlen) != 0) return -EINVAL;
   if (!(*t = answer_transport(a)) || !(*t)->ice_ufrag[0] || !(*t)->ice_pwd[0]) {
     snprintf(err, errlen, "answer rejects every section or has no ICE credentials");
     return -EINVAL;

@@ -19,7 +19,7 @@ if ! command -v ffmpeg >/dev/null; then
     fi
     if ! command -v ffmpeg >/dev/null; then
       echo "SKIP: ffmpeg is missing and cannot be installed (the bench needs it to make its clip)"
-      exit 0
+      exit 77
     fi
   fi
 fi

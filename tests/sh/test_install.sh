@@ -12,68 +12,13 @@
 # Usage: bash test_install.sh <sfu-binary> <source-dir>
 # Talks to 127.0.0.1 only; every wait is bounded; servers it starts are killed on any exit.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init install
 SFU=$(readlink -f "${1:?usage: test_install.sh <sfu-binary> <source-dir>}")
 SRC=$(readlink -f "${2:?usage: test_install.sh <sfu-binary> <source-dir>}")
 BUILD=$(dirname "$(dirname "$SFU")")
-
-tmp=$(mktemp -d /tmp/sfu-install-XXXXXX)
-spid=""
-cleanup() {
-  [ -n "$spid" ] && kill -KILL "$spid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'echo "test_install: interrupted"; exit 1' TERM INT
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-finish() {
-  if [ $fails -ne 0 ]; then
-    echo "test_install: $fails failure(s)"
-    exit 1
-  fi
-  echo "test_install: all passed"
-  exit 0
-}
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# start_server BIN LOG ARGS...: start on a free port (sets $port, $spid); bounded wait for /healthz.
-start_server() {
-  local bin=$1 log=$2 attempt i
-  shift 2
-  for attempt in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 20000))
-    port_free "$port" || continue
-    "$bin" "$@" --port "$port" >"$log" 2>&1 &
-    spid=$!
-    for i in $(seq 100); do
-      curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/healthz" && return 0
-      kill -0 "$spid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$spid" 2>/dev/null
-    wait "$spid" 2>/dev/null
-    spid=""
-    grep -q "cannot listen" "$log" && continue
-    echo "server did not start:"
-    sed 's/^/  | /' "$log"
-    return 1
-  done
-  return 1
-}
-
-stop_server() {
-  kill -TERM "$spid" 2>/dev/null
-  local n=100
-  while kill -0 "$spid" 2>/dev/null && [ $n -gt 0 ]; do
-    sleep 0.1
-    n=$((n - 1))
-  done
-  kill -KILL "$spid" 2>/dev/null && { wait "$spid" 2>/dev/null; stop_rc=124; } || { wait "$spid"; stop_rc=$?; }
-  spid=""
-}
+# The steps' own time limits (install 60 + 60, configure 60, build 240, cpack 60 s) stay under the ctest
+# timeout (tests/CMakeLists.txt: 600 s), so a step that hangs is named.
 
 # serve_check LABEL BIN WEBDIR ARGS...: start BIN with ARGS; GET / must be WEBDIR/index.html
 # (which carries a marker), /app.js the installed one, /healthz 200 "ok"; SIGTERM exit 0.
@@ -85,7 +30,6 @@ serve_check() {
     fail "$label: the installed server did not start"
     return
   fi
-  local base="http://127.0.0.1:$port"
   curl -s --max-time 5 -o "$tmp/index.got" -w '%{http_code}' "$base/" >"$tmp/code"
   if [ "$(cat "$tmp/code")" = 200 ] && cmp -s "$tmp/index.got" "$web/index.html"; then
     ok "$label: GET / is the installed index.html"
@@ -99,8 +43,7 @@ serve_check() {
   [ "$hz" = "ok 200" ] && ok "$label: /healthz 200 ok" || fail "$label: /healthz gave '$hz'"
   grep -q "listening on http://0.0.0.0:$port/ (web root $web)$" "$log" &&
     ok "$label: the server says it serves $web" || fail "$label: no 'listening ... (web root $web)' line: $(head -3 "$log")"
-  stop_server
-  [ "$stop_rc" = 0 ] && ok "$label: SIGTERM exit 0" || fail "$label: SIGTERM exit $stop_rc"
+  stop_server "$label"
 }
 
 # The files an install puts under its root (prefix /usr), sorted.
@@ -132,7 +75,7 @@ command -v curl >/dev/null || { echo "FAIL: curl is needed"; exit 1; }
 
 # ---- A. the build under test, prefix /usr, into a DESTDIR ----
 root="$tmp/a"
-if DESTDIR="$root" timeout 120 cmake --install "$BUILD" --prefix /usr >"$tmp/a-install.log" 2>&1; then
+if DESTDIR="$root" timeout 60 cmake --install "$BUILD" --prefix /usr >"$tmp/a-install.log" 2>&1; then
   ok "A: DESTDIR=… cmake --install $BUILD --prefix /usr"
   check_tree A "$root"
   layout=$(sed -n 's/^SFU_INSTALL_LAYOUT:BOOL=//p' "$BUILD/CMakeCache.txt")
@@ -148,6 +91,16 @@ if DESTDIR="$root" timeout 120 cmake --install "$BUILD" --prefix /usr >"$tmp/a-i
   [ "$out" = "$root/etc/sfu/sfu.conf: OK" ] && ok "A: the installed binary accepts the installed config" || fail "A: --check-config: $out"
   # DESTDIR relocates /usr/share/sfu/web, so the web root is given (as a unit drop-in would).
   serve_check A "$root/usr/bin/sfu" "$root/usr/share/sfu/web" --config "$root/etc/sfu/sfu.conf" --web-root "$root/usr/share/sfu/web"
+  # docs/deploy.md: an install never overwrites an edited sfu.conf; the new sample goes beside it.
+  sed -i 's/^max_rooms = .*/max_rooms = 7/' "$root/etc/sfu/sfu.conf"
+  if DESTDIR="$root" timeout 60 cmake --install "$BUILD" --prefix /usr >"$tmp/a-reinstall.log" 2>&1; then
+    grep -qx 'max_rooms = 7' "$root/etc/sfu/sfu.conf" && cmp -s "$SRC/conf/sfu.conf" "$root/etc/sfu/sfu.conf.new" &&
+      ok "A: a second install keeps the edited sfu.conf and puts the new sample beside it (sfu.conf.new)" ||
+      fail "A: second install: sfu.conf $(grep -c '^max_rooms = 7' "$root/etc/sfu/sfu.conf") edits kept, sfu.conf.new $( [ -f "$root/etc/sfu/sfu.conf.new" ] && echo present || echo missing)"
+  else
+    fail "A: the second cmake --install failed:"
+    sed 's/^/  | /' "$tmp/a-reinstall.log"
+  fi
 else
   fail "A: cmake --install failed:"
   sed 's/^/  | /' "$tmp/a-install.log"
@@ -160,7 +113,7 @@ if ! command -v cpack >/dev/null || ! command -v dpkg-deb >/dev/null || ! comman
   finish
 fi
 gen=$(sed -n 's/^CMAKE_GENERATOR:INTERNAL=//p' "$BUILD/CMakeCache.txt")
-if ! timeout 120 cmake -S "$SRC" -B "$pb" -G "${gen:-Unix Makefiles}" -DCMAKE_BUILD_TYPE=Debug -DSFU_INSTALL_LAYOUT=ON \
+if ! timeout 60 cmake -S "$SRC" -B "$pb" -G "${gen:-Unix Makefiles}" -DCMAKE_BUILD_TYPE=Debug -DSFU_INSTALL_LAYOUT=ON \
   -DCMAKE_INSTALL_PREFIX=/usr -DSFU_BROWSER_TESTS=OFF >"$tmp/b-configure.log" 2>&1; then
   fail "B: configure failed:"
   tail -20 "$tmp/b-configure.log" | sed 's/^/  | /'
@@ -172,7 +125,7 @@ if ! timeout 240 cmake --build "$pb" --target sfu-server -j"$(nproc)" >"$tmp/b-b
   finish
 fi
 ok "B: packaging build (SFU_INSTALL_LAYOUT=ON, prefix /usr) of sfu-server"
-if (cd "$pb" && timeout 120 cpack -G DEB >"$tmp/b-cpack.log" 2>&1); then
+if (cd "$pb" && timeout 60 cpack -G DEB >"$tmp/b-cpack.log" 2>&1); then
   deb=$(ls "$pb"/sfu_*.deb 2>/dev/null | head -1)
 else
   deb=""

@@ -4,7 +4,7 @@
 # hardening score (systemd-analyze security --offline) must stay low.
 # Usage: bash test_systemd_unit.sh <sfu-binary> <source-dir>
 #
-# Skips (exit 0, with the reason) only when systemd-analyze is missing (conf/deps.sh test
+# Skips (exit 77 with the reason; tests/run_all.sh fails on a skip) only when systemd-analyze is missing (conf/deps.sh test
 # installs it: package systemd) or cannot verify even a trivial unit here, e.g. a container
 # whose seccomp/namespace limits stop its offline unit loader. systemd need not be running:
 # verify and security --offline read unit files only.
@@ -24,7 +24,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 if ! command -v systemd-analyze >/dev/null 2>&1; then
   echo "SKIP: systemd-analyze not installed (Debian package systemd; conf/deps.sh test installs it)"
-  exit 0
+  exit 77
 fi
 
 # Can it verify anything at all here?
@@ -33,7 +33,7 @@ printf '[Unit]\nDescription=probe\n[Service]\nType=oneshot\nExecStart=%s --versi
 if ! out=$(cd "$tmp/probe" && timeout 30 systemd-analyze verify --man=no ./probe.service 2>&1) || [ -n "$out" ]; then
   echo "SKIP: systemd-analyze cannot verify even a trivial unit in this environment:"
   echo "$out" | sed 's/^/  | /'
-  exit 0
+  exit 77
 fi
 
 # verify_unit LABEL DIR: verify DIR/sfu.service; fail on any line about the unit.

@@ -4,15 +4,10 @@
 # key) keeps the old certificate and the server keeps serving.
 # Usage: bash test_tls_reload.sh <sfu-binary> <source-dir>. Loopback only; bounded.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+lib_init tls-reload
 SFU=$(readlink -f "${1:?usage}")
 SRC=$(readlink -f "${2:?usage}")
-tmp=$(mktemp -d /tmp/sfu-tls-XXXXXX)
-pid=
-cleanup() { [ -n "$pid" ] && { kill -KILL "$pid" && wait "$pid"; } 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
 command -v openssl >/dev/null || { echo "FAIL: openssl CLI needed"; exit 1; }
 
 mkcert() { # CN: a self-signed EC certificate at $tmp/cert.pem / key.pem
@@ -23,29 +18,26 @@ served_cn() { # the CN the server presents now
   echo | timeout 5 openssl s_client -connect "127.0.0.1:$port" -servername localhost 2>/dev/null |
     openssl x509 -noout -subject 2>/dev/null | sed -n 's/.*CN *= *//p'
 }
-port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 mkcert first
 sed -e "s|^tls_cert *=.*|tls_cert = $tmp/cert.pem|" -e "s|^tls_key *=.*|tls_key = $tmp/key.pem|" \
   "$SRC/conf/sfu.conf" >"$tmp/sfu.conf"
 grep -q "^tls_cert = $tmp/cert.pem" "$tmp/sfu.conf" || { echo "FAIL: sample config has no tls_cert line to set"; exit 1; }
-"$SFU" --config "$tmp/sfu.conf" --port "$port" 2>"$tmp/server.log" &
-pid=$!
-for _ in $(seq 50); do curl -skf "https://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+SCHEME=https start_server "$SFU" "$tmp/server.log" --config "$tmp/sfu.conf" || { fail "server did not start"; finish; }
+pid=$spid
 curl -skf "https://127.0.0.1:$port/healthz" >/dev/null && ok "HTTPS serves /healthz" || fail "no HTTPS"
 [ "$(served_cn)" = first ] && ok "serves the configured certificate" || fail "CN '$(served_cn)', expected first"
 
 mkcert renewed
 kill -HUP "$pid"
-for _ in $(seq 50); do [ "$(served_cn)" = renewed ] && break; sleep 0.1; done
-[ "$(served_cn)" = renewed ] && ok "SIGHUP: renewed certificate served" || fail "after SIGHUP CN '$(served_cn)'"
+is_renewed() { [ "$(served_cn)" = renewed ]; }
+wait_until 5 is_renewed && ok "SIGHUP: renewed certificate served" || fail "after SIGHUP CN '$(served_cn)'"
 grep -q "TLS certificate reloaded" "$tmp/server.log" && ok "reload logged" || fail "no reload log line"
 
 echo garbage >"$tmp/key.pem"
 kill -HUP "$pid"
-for _ in $(seq 50); do grep -q "keeping the old TLS certificate" "$tmp/server.log" && break; sleep 0.1; done
+wait_for "$tmp/server.log" "keeping the old TLS certificate"
 grep -q "keeping the old TLS certificate" "$tmp/server.log" && ok "bad key refused, logged" || fail "bad key not reported"
 [ "$(served_cn)" = renewed ] && ok "still serving the previous certificate" || fail "CN after a bad reload '$(served_cn)'"
 kill -0 "$pid" 2>/dev/null && ok "server still running" || fail "server died"
-
-if [ $fails -ne 0 ]; then tail -20 "$tmp/server.log"; echo "test_tls_reload: $fails failure(s)"; exit 1; fi
-echo "test_tls_reload: all passed"
+stop_server "TLS server"
+finish "$tmp/server.log"

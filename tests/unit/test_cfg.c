@@ -401,32 +401,6 @@ static void test_err_truncation(void **state) {
   cfg_clear(&c);
 }
 
-/* Every committed fuzz corpus file loads or fails cleanly (replay driver). */
-static void test_fuzz_corpus_replay(void **state) {
-  (void)state;
-  const char *dir = SFU_SOURCE_DIR "/tests/fuzz/corpus/cfg";
-  GDir *d = g_dir_open(dir, 0, NULL);
-  if (!d) skip();
-  const char *n;
-  int files = 0;
-  while ((n = g_dir_read_name(d))) {
-    char *p = g_build_filename(dir, n, NULL), *text;
-    gsize len;
-    if (g_file_get_contents(p, &text, &len, NULL)) {
-      cfg_config c;
-      char err[256];
-      int rc = cfg_load_data(text, len, n, &c, err, sizeof err);
-      assert_true(rc == 0 || rc == -EINVAL);
-      cfg_clear(&c);
-      g_free(text);
-      files++;
-    }
-    g_free(p);
-  }
-  g_dir_close(d);
-  assert_true(files > 0);
-}
-
 /* ---- command line ------------------------------------------------------- */
 
 static int parse(cfg_cli *cli, char *err, size_t errlen, ...) {
@@ -681,7 +655,6 @@ int main(void) {
       cmocka_unit_test(test_secret_not_echoed),
       cmocka_unit_test(test_missing_file),
       cmocka_unit_test(test_err_truncation),
-      cmocka_unit_test(test_fuzz_corpus_replay),
       cmocka_unit_test(test_cli_good),
       cmocka_unit_test(test_cli_bad),
       cmocka_unit_test(test_cli_apply),

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing the SFU needs, from Debian's
-# packages (and playwright-core from the npm registry for the browser tests).
+# packages (and playwright-core and puppeteer-core from the npm registry for the browser tests).
 # Usage: conf/deps.sh build|test     (idempotent; skips apt when all present)
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config libnice-dev libsrtp2-dev libssl-dev libwebsockets-dev
   libjansson-dev libglib2.0-dev libsystemd-dev libusrsctp-dev)
 # systemd: systemd-analyze for tests/sh/test_systemd_unit.sh (offline; no running systemd needed).
-TEST_PKGS=(libcmocka-dev libclang-rt-14-dev chromium ffmpeg clang iproute2 curl procps systemd nftables coturn)
+TEST_PKGS=(libcmocka-dev libclang-rt-14-dev chromium firefox-esr ffmpeg clang iproute2 curl procps systemd nftables coturn)
 
 want=("${BUILD_PKGS[@]}")
 [ "${1:-build}" = test ] && want+=("${TEST_PKGS[@]}")

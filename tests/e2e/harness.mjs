@@ -12,9 +12,39 @@ const require = createRequire(import.meta.url);
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+// Thrown when a test cannot run its real check here (no network namespaces, no browser installed):
+// Run.main prints SKIP with the reason and exits 77, which ctest reports as skipped (SKIP_RETURN_CODE)
+// and tests/run_all.sh counts as a failure unless SFU_ALLOW_SKIP=1.
+export class Skip extends Error {}
+export const SKIP_EXIT = 77;
+
+// Server deadlines for browser tests, shortened so a test sees them fire (and must keep media up across
+// them): [ice] consent_timeout_s (a vanished peer, a connection that never comes up). 5 is the minimum.
+export const TEST_CONSENT_S = 5;
+// A steady-media window lasts longer than every server timer that could end a participant who receives
+// media but whose feedback the server does not see (consent_timeout_s) with some margin.
+export const STEADY_MS = (TEST_CONSENT_S + 2) * 1000;
+
 // Browser flags: fake camera/microphone, no permission prompt, loopback ICE allowed.
 export const CHROMIUM_ARGS = ['--headless=new', '--no-sandbox', '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection', '--disable-background-networking'];
+
+// Debian's firefox-esr, headless under puppeteer-core over WebDriver BiDi (../shared notes: without the
+// persistent camera/microphone permission Firefox gathers only the default-route address).
+export const FIREFOX_BIN = '/usr/bin/firefox-esr';
+export const FIREFOX_PREFS = {
+  'media.navigator.streams.fake': true,
+  'media.navigator.permission.disabled': true,
+  'permissions.default.camera': 1,
+  'permissions.default.microphone': 1,
+  'media.peerconnection.ice.loopback': true,
+  'media.peerconnection.ice.obfuscate_host_addresses': false,
+  'media.peerconnection.ice.default_address_only': false,
+  'media.autoplay.default': 0,
+  'media.autoplay.blocking_policy': 0,
+  'dom.min_background_timeout_value': 0,
+  'dom.timeout.enable_budget_timer_throttling': false,
+};
 
 function stamp() { return new Date().toISOString().slice(11, 23); }
 
@@ -82,6 +112,9 @@ export class Run {
     this.hardTimeoutMs = hardTimeoutMs;
     this.server = null;
     this.browser = null;
+    this.firefox = null;
+    this.port = null;
+    this.serverExits = []; // {pid, exit} of every server started, once stopped
     this.participants = [];
     this.extraCleanups = [];
     this.serverTail = new Tail(200);
@@ -118,6 +151,13 @@ export class Run {
   async finish(err) {
     if (this.finished) return;
     this.finished = true;
+    if (err instanceof Skip) {
+      console.log(`SKIP ${this.name}: ${err.message}`);
+      this.summary.skipped = err.message;
+      await Promise.race([this.cleanup(), sleep(15000)]);
+      console.log(`E2E_RESULT ${JSON.stringify(this.summary)}`);
+      process.exit(SKIP_EXIT);
+    }
     if (err) {
       this.summary.ok = false;
       this.summary.error = err.message;
@@ -131,12 +171,34 @@ export class Run {
     }
     const hardKill = setTimeout(() => {
       console.error('cleanup took too long; exiting');
-      process.exit(err ? 1 : 0);
+      process.exit(1);
     }, 15000);
     await this.cleanup();
     clearTimeout(hardKill);
+    // Every server this run started must have stopped cleanly on SIGTERM: exit 0 (under the sanitizer
+    // build LeakSanitizer runs at that exit) and no sanitizer report in SFU_SAN_REPORTS for its pid.
+    const bad = this.serverExitProblems();
+    if (!err && bad.length) {
+      this.summary.ok = false;
+      this.summary.error = bad.join('; ');
+      console.error(`\nFAIL ${this.name}: ${this.summary.error}`);
+      console.error(`\n--- server output (tail) ---\n${this.serverTail.text(80) || '(none)'}`);
+    }
     console.log(`E2E_RESULT ${JSON.stringify(this.summary)}`);
-    process.exit(err ? 1 : 0);
+    process.exit(err || bad.length ? 1 : 0);
+  }
+
+  serverExitProblems() {
+    const bad = [];
+    for (const { pid, exit } of this.serverExits) {
+      if (exit !== 'code 0') bad.push(`server ${pid} stopped with ${exit} (SIGTERM must give exit 0)`);
+      const dir = process.env.SFU_SAN_REPORTS;
+      if (!dir || !fs.existsSync(dir)) continue;
+      for (const f of fs.readdirSync(dir).filter((n) => n.endsWith(`.${pid}`))) {
+        bad.push(`sanitizer report ${f}: ${fs.readFileSync(path.join(dir, f), 'utf8').slice(0, 3000)}`);
+      }
+    }
+    return bad;
   }
 
   async dumpPages() {
@@ -170,19 +232,42 @@ export class Run {
     for (const fn of this.extraCleanups.splice(0)) {
       try { await fn(); } catch { /* best effort */ }
     }
-    if (this.browser) {
-      const b = this.browser;
-      this.browser = null;
-      await Promise.race([b.close().catch(() => {}), sleep(8000)]);
+    for (const key of ['browser', 'firefox']) {
+      const b = this[key];
+      this[key] = null;
+      if (b) await Promise.race([b.close().catch(() => {}), sleep(8000)]);
     }
     await this.stopServer();
   }
 
   // ---- server ----
-  // Starts the server (default: conf/sfu.conf), keeps its output for the failure dump and in
-  // this.serverLines, and waits (10 s at most) until ready(base) resolves: by default, GET / answers.
-  async startServer(sfuBin, srcDir, port, { conf, tls = false, ready } = {}) {
-    const args = ['--config', conf || path.join(srcDir, 'conf', 'sfu.conf'), '--port', String(port)];
+  // Starts the server (default config: conf/sfu.conf with the shortened test deadlines, testConfig), keeps
+  // its output for the failure dump and in this.serverLines, and waits (10 s at most) until ready(base)
+  // resolves: by default, GET / answers. Without a port (the usual way) it takes a free one and tries
+  // another when the server lost the race for it ("cannot listen"); conf may be a function of the port.
+  // Sets this.port; returns the base URL.
+  async startServer(sfuBin, srcDir, port, opts = {}) {
+    for (let attempt = 1; ; attempt++) {
+      const p = port || await freePort();
+      try {
+        return await this.startServerOnce(sfuBin, srcDir, p, opts);
+      } catch (e) {
+        const clash = this.serverLines.some((l) => /cannot listen/.test(l));
+        if (port || !clash || attempt >= 5) throw e;
+        this.server = null; // lost the race for the port: not a server this test ran
+        this.log(`port ${p} was taken meanwhile: another one`);
+      }
+    }
+  }
+
+  async startServerOnce(sfuBin, srcDir, port, { conf, tls = false, ready } = {}) {
+    let file = typeof conf === 'function' ? conf(port) : conf;
+    if (!file) {
+      const c = testConfig(srcDir, {});
+      this.extraCleanups.push(() => fs.rmSync(c.dir, { recursive: true, force: true }));
+      file = c.file;
+    }
+    const args = ['--config', file, '--port', String(port)];
     this.log(`starting ${sfuBin} ${args.join(' ')} (cwd ${srcDir})`);
     const proc = spawn(sfuBin, args, { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.server = proc;
@@ -193,9 +278,11 @@ export class Run {
       exited = `exited with ${sig ? 'signal ' + sig : 'code ' + code}`;
       this.serverTail.push(`[${stamp()}] <server ${exited}>`);
     });
+    const ended = [];
     for (const stream of [proc.stdout, proc.stderr]) {
       let buf = '';
       stream.setEncoding('utf8');
+      ended.push(once(stream, 'end').catch(() => {}));
       stream.on('data', (d) => {
         buf += d;
         let i;
@@ -211,7 +298,10 @@ export class Run {
     const probe = ready || ((b) => httpGet(`${b}/`, 1000));
     const deadline = Date.now() + 10000;
     for (;;) {
-      if (exited) throw new Error(`server ${exited} before answering on port ${port}`);
+      if (exited) {
+        await Promise.race([Promise.all(ended), sleep(1000)]); // its last lines (e.g. "cannot listen")
+        throw new Error(`server ${exited} before answering on port ${port}`);
+      }
       try {
         await probe(base);
         break;
@@ -220,22 +310,32 @@ export class Run {
         await sleep(100);
       }
     }
+    this.port = port;
     this.log(`server answers at ${base}`);
     return base;
   }
 
+  // SIGTERM (the server drains, within 5 s as promised; LeakSanitizer runs at exit in the sanitizer build),
+  // SIGKILL after 10 s. Returns how it ended ("code 0" is the only good answer; Run.finish checks it).
   async stopServer() {
     const proc = this.server;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+    if (!proc) return null;
+    const code = () => (proc.signalCode ? `signal ${proc.signalCode}` : `code ${proc.exitCode}`);
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      if (!this.serverExits.some((x) => x.pid === proc.pid)) this.serverExits.push({ pid: proc.pid, exit: `${code()} before SIGTERM` });
+      return code();
+    }
     const exit = once(proc, 'exit');
     proc.kill('SIGTERM');
-    const res = await Promise.race([exit.then(() => 'exited'), sleep(5000).then(() => 'timeout')]);
+    const res = await Promise.race([exit.then(() => 'exited'), sleep(10000).then(() => 'timeout')]);
     if (res === 'timeout') {
-      this.log('server ignored SIGTERM for 5 s: SIGKILL');
+      this.log('server ignored SIGTERM for 10 s: SIGKILL');
       proc.kill('SIGKILL');
       await Promise.race([exit, sleep(2000)]);
     }
-    this.summary.serverExit = proc.signalCode ? `signal ${proc.signalCode}` : `code ${proc.exitCode}`;
+    this.summary.serverExit = res === 'timeout' ? 'no exit within 10 s of SIGTERM' : code();
+    this.serverExits.push({ pid: proc.pid, exit: this.summary.serverExit });
+    return this.summary.serverExit;
   }
 
   // ---- browser ----
@@ -252,29 +352,60 @@ export class Run {
     return this.browser;
   }
 
-  // A participant = its own browser context (own permissions, own fake devices) and one page.
-  // setup(context) runs before the page loads (e.g. to route requests).
-  async open(name, url, { initScript, setup } = {}) {
-    const context = await this.browser.newContext({ permissions: ['camera', 'microphone'] });
+  // Debian's firefox-esr, headless, through puppeteer-core over WebDriver BiDi (no downloaded browser).
+  // Pages open in it with run.open(name, url, { browser: 'firefox' }) and are driven like Chromium's.
+  async launchFirefox(extraPrefs = {}) {
+    let puppeteer;
+    try {
+      puppeteer = require('puppeteer-core');
+    } catch (e) {
+      throw new Error(`puppeteer-core is not installed (run "npm ci" in tests/e2e): ${e.message}`);
+    }
+    if (!fs.existsSync(FIREFOX_BIN)) throw new Skip(`${FIREFOX_BIN} not found (conf/deps.sh test installs firefox-esr)`);
+    this.firefox = await puppeteer.launch({
+      browser: 'firefox', executablePath: FIREFOX_BIN, headless: true, protocol: 'webDriverBiDi',
+      extraPrefsFirefox: { ...FIREFOX_PREFS, ...extraPrefs }, timeout: 60000,
+    });
+    this.firefox.kind = 'firefox';
+    this.log(`firefox ${await this.firefox.version()}`);
+    return this.firefox;
+  }
+
+  // A participant = its own browser context (own permissions, own fake devices) and one page, in
+  // Chromium (run.browser) or, with { browser: 'firefox' }, in Firefox (run.firefox); either page has
+  // evaluate(), click(), url(), isClosed(). Every page gets captureScript (the test's handle on the
+  // page's peer connections) before initScript. setup(context) runs before the page loads (Chromium).
+  async open(name, url, { initScript, setup, browser } = {}) {
+    const b = browser === 'firefox' ? this.firefox : (typeof browser === 'object' && browser) || this.browser;
+    if (!b) throw new Error(`open ${name}: no ${browser === 'firefox' ? 'Firefox' : 'browser'} launched`);
+    const ff = b.kind === 'firefox';
+    const context = ff ? await b.createBrowserContext() : await b.newContext({ permissions: ['camera', 'microphone'] });
     if (setup) await setup(context);
     const page = await context.newPage();
-    const p = { name, page, context, console: new Tail(100) };
+    const p = { name, page, context, console: new Tail(100), browser: ff ? 'firefox' : 'chromium' };
     this.participants.push(p);
     page.on('console', (msg) => {
-      const text = `[${stamp()}] ${name} console.${msg.type()}: ${msg.text()}`;
+      const type = msg.type();
+      const text = `[${stamp()}] ${name} console.${type}: ${msg.text()}`;
       p.console.push(text);
-      if (['error', 'warning'].includes(msg.type()) || msg.text().startsWith('[sfu]')) this.consoleTail.push(text);
+      if (['error', 'warning', 'warn'].includes(type) || msg.text().startsWith('[sfu]')) this.consoleTail.push(text);
     });
     page.on('pageerror', (e) => this.consoleTail.push(`[${stamp()}] ${name} pageerror: ${e.message}`));
-    page.on('crash', () => this.consoleTail.push(`[${stamp()}] ${name} PAGE CRASHED`));
-    if (initScript) await page.addInitScript(initScript);
+    if (ff) {
+      await page.evaluateOnNewDocument(captureScript);
+      if (initScript) await page.evaluateOnNewDocument(initScript);
+    } else {
+      page.on('crash', () => this.consoleTail.push(`[${stamp()}] ${name} PAGE CRASHED`));
+      await page.addInitScript(captureScript);
+      if (initScript) await page.addInitScript(initScript);
+    }
     await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 15000 });
     return p;
   }
 
   async closeParticipant(p) {
-    await p.page.close();
-    await p.context.close().catch(() => {});
+    await Promise.race([p.page.close().catch(() => {}), sleep(5000)]);
+    await Promise.race([p.context.close().catch(() => {}), sleep(5000)]);
   }
 }
 
@@ -286,12 +417,26 @@ export function view(p) {
   }));
 }
 
-export const stats = (p) => p.page.evaluate(() => window.sfu.stats());
+// The page's own per-participant stats (window.sfu.stats()), given up on after 5 s: Firefox's getStats()
+// on a connection closed meanwhile never settles.
+export const stats = (p) => p.page.evaluate(() => Promise.race([window.sfu.stats(),
+  new Promise((_, reject) => setTimeout(() => reject(new Error('getStats did not settle in 5 s')), 5000))]));
 
 // A page that shows an error or is no longer joined will not get better: fail at once.
 function mustBeHealthy(p, v) {
   if (v.state !== 'joined' && v.state !== 'joining') throw new Fatal(`${p.name} is in state "${v.state}" (errors: ${JSON.stringify(v.errors)})`);
   if (v.errors.length) throw new Fatal(`${p.name} shows errors: ${JSON.stringify(v.errors)}`);
+}
+
+// Wait until p has joined (fails at once on an error); sets p.id.
+export async function joined(p, timeout = 15000) {
+  const v = await poll(`${p.name} to join`, async () => {
+    const s = await view(p);
+    if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
+    return s.state === 'joined' && s.id ? s : { ok: false, detail: s };
+  }, { timeout });
+  p.id = v.id;
+  return v;
 }
 
 // Wait until p shows exactly the participants `expected` ([{id, name}]), nobody else.
@@ -306,34 +451,181 @@ export async function expectPeers(p, expected, timeout = 20000) {
   }, { timeout });
 }
 
-// Wait until p receives live media from every participant in `expected`: framesDecoded and audio
-// (bytes or samples) both grow between two samples >= 1 s apart. Returns per-participant rates.
-export async function expectMedia(p, expected, timeout = 20000) {
-  return poll(`${p.name} to receive video and audio from [${expected.map((e) => e.name).join(', ')}]`, async () => {
+// The reason p was given for `who` leaving (the last participant-left about who.id), or null.
+export const leftReason = (p, who) => p.page.evaluate((id) => window.sfu.log
+  .filter((m) => m.type === 'participant-left' && m.id === id).map((m) => m.reason).at(-1) ?? null, who.id);
+
+// The error codes the server sent p (in the page's message log).
+export const errorCodes = (p) => p.page.evaluate(() => window.sfu.log
+  .filter((m) => m.dir === 'in' && m.type === 'error').map((m) => m.code));
+
+// Init script for every page (Run.open adds it): keeps each RTCPeerConnection and WebSocket the page makes
+// reachable as window.__test.pcs / window.__test.sockets (web/app.js keeps them in module scope).
+export function captureScript() {
+  const t = { pcs: [], sockets: [] };
+  window.__test = t;
+  const PC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends PC {
+    constructor(...a) { super(...a); t.pcs.push(this); }
+  };
+  const WS = window.WebSocket;
+  window.WebSocket = class extends WS {
+    constructor(...a) { super(...a); t.sockets.push(this); }
+  };
+}
+
+// What p receives, per publishing participant id, from the receivers' own stats (RTCRtpReceiver.getStats,
+// the same in Chromium and Firefox): { video: {frames, bytes, width, height, packets, lost, nacks},
+// audio: {bytes, samples, concealed, packets, lost, energy} } (energy: totalAudioEnergy, what is heard). A receiver's owner is the first word of its section's
+// msid in the server's offer (the participant id); closed and inactive sections are left out. Each
+// getStats is given up on after 3 s (Firefox never settles it on a closed connection).
+export function mediaStats(p) {
+  return p.page.evaluate(async () => {
+    const out = {};
+    const within = (pr) => Promise.race([pr, new Promise((resolve) => setTimeout(() => resolve(null), 3000))]);
+    for (const pc of window.__test.pcs) {
+      const sdp = pc.remoteDescription?.sdp;
+      if (!sdp || pc.signalingState === 'closed' || pc.connectionState === 'closed') continue;
+      const owner = new Map();
+      for (const part of sdp.split(/\r?\n(?=m=)/).slice(1)) {
+        const mid = /^a=mid:(\S+)/m.exec(part)?.[1];
+        const msid = /^a=msid:(\S+)/m.exec(part)?.[1];
+        if (mid != null && msid && !/^m=\w+ 0 /.test(part) && !/^a=inactive/m.test(part)) owner.set(mid, msid);
+      }
+      for (const tr of pc.getTransceivers()) {
+        const pid = owner.get(tr.mid);
+        if (!pid || !tr.receiver) continue;
+        const rep = await within(tr.receiver.getStats());
+        if (!rep) continue;
+        const o = out[pid] ?? (out[pid] = {
+          video: { frames: 0, bytes: 0, width: 0, height: 0, packets: 0, lost: 0, nacks: 0 },
+          audio: { bytes: 0, samples: 0, concealed: 0, packets: 0, lost: 0, energy: 0 },
+        });
+        rep.forEach((s) => {
+          if (s.type !== 'inbound-rtp') return;
+          const k = s.kind ?? s.mediaType;
+          if (k === 'video') {
+            o.video.frames += s.framesDecoded || 0;
+            o.video.bytes += s.bytesReceived || 0;
+            o.video.packets += s.packetsReceived || 0;
+            o.video.lost += s.packetsLost || 0;
+            o.video.nacks += s.nackCount || 0;
+            o.video.width = Math.max(o.video.width, s.frameWidth || 0);
+            o.video.height = Math.max(o.video.height, s.frameHeight || 0);
+          } else if (k === 'audio') {
+            o.audio.bytes += s.bytesReceived || 0;
+            o.audio.samples += s.totalSamplesReceived || 0;
+            o.audio.concealed += s.concealedSamples || 0;
+            o.audio.packets += s.packetsReceived || 0;
+            o.audio.lost += s.packetsLost || 0;
+            o.audio.energy += s.totalAudioEnergy || 0;
+          }
+        });
+      }
+    }
+    return out;
+  });
+}
+
+// What a user perceives, between two mediaStats samples a and b taken dt seconds apart: the video plays at
+// >= minFps frames per second with frames at least minWidth x minHeight, and the audio plays (bytes arrive
+// and fewer than a fifth of the samples played out are concealment). Returns a list of what is wrong.
+export const MEDIA_BAR = { minFps: 10, minWidth: 320, minHeight: 180, maxConcealed: 0.2 };
+// Whether p hears `who` now: the audio energy p plays out of who's track grows over about a second.
+export async function hears(p, who) {
+  const a = (await mediaStats(p))[who.id]?.audio.energy ?? 0;
+  await sleep(1200);
+  const b = (await mediaStats(p))[who.id]?.audio.energy ?? 0;
+  return b - a > 1e-6;
+}
+
+export function judgeMedia(name, x, y, dt, { video = true, audio = true, bar = MEDIA_BAR } = {}) {
+  const bad = [];
+  if (!x || !y) return { bad: [`${name}: nothing received`], rate: null };
+  const rate = {
+    fps: +((y.video.frames - x.video.frames) / dt).toFixed(1), size: `${y.video.width}x${y.video.height}`,
+    videoKbps: +(((y.video.bytes - x.video.bytes) * 8) / dt / 1000).toFixed(1),
+    audioKbps: +(((y.audio.bytes - x.audio.bytes) * 8) / dt / 1000).toFixed(1),
+  };
+  const samples = y.audio.samples - x.audio.samples;
+  const concealed = y.audio.concealed - x.audio.concealed;
+  rate.concealed = samples > 0 ? +(concealed / samples).toFixed(3) : null;
+  if (video) {
+    if (!(rate.fps >= bar.minFps)) bad.push(`${name}: video at ${rate.fps} fps (< ${bar.minFps})`);
+    if (!(y.video.width >= bar.minWidth && y.video.height >= bar.minHeight)) {
+      bad.push(`${name}: video frames ${rate.size} (< ${bar.minWidth}x${bar.minHeight})`);
+    }
+  }
+  if (audio) {
+    if (!(y.audio.bytes > x.audio.bytes)) bad.push(`${name}: no audio bytes (${x.audio.bytes} -> ${y.audio.bytes})`);
+    else if (!(samples > 0 && concealed < samples * bar.maxConcealed)) {
+      bad.push(`${name}: audio ${concealed} of ${samples} samples concealed (>= ${bar.maxConcealed * 100} %)`);
+    }
+  }
+  return { bad, rate };
+}
+
+// Wait until p receives what a user would call working media from every participant in `expected`
+// (judgeMedia over ~1.5 s). opts: { video, audio } to expect only one kind. Returns per-name rates.
+export async function expectMedia(p, expected, timeout = 20000, opts = {}) {
+  return poll(`${p.name} to receive ${opts.video === false ? '' : 'video and '}audio from [${expected.map((e) => e.name).join(', ')}]`, async () => {
     mustBeHealthy(p, await view(p));
-    const a = await stats(p);
+    const a = await mediaStats(p);
     const t1 = Date.now();
-    const missing = expected.filter((e) => !(a[e.id]?.framesDecoded > 0));
-    if (missing.length) return { ok: false, detail: { noFramesYet: missing.map((e) => e.name), stats: a } };
-    await sleep(1100);
-    const b = await stats(p);
+    const missing = expected.filter((e) => !a[e.id] || (opts.video !== false && !(a[e.id].video.frames > 0)));
+    if (missing.length) return { ok: false, detail: { nothingYet: missing.map((e) => e.name), stats: a } };
+    await sleep(1500);
+    const b = await mediaStats(p);
     const dt = (Date.now() - t1) / 1000;
     const rates = {};
     const bad = [];
     for (const e of expected) {
-      const x = a[e.id];
-      const y = b[e.id] || {};
-      const frames = (y.framesDecoded || 0) - x.framesDecoded;
-      const audioBytes = (y.audioBytesReceived || 0) - x.audioBytesReceived;
-      const samples = (y.totalSamplesReceived || 0) - x.totalSamplesReceived;
-      rates[e.name] = { fps: +(frames / dt).toFixed(1), audioKbps: +((audioBytes * 8) / dt / 1000).toFixed(1),
-        videoKbps: +((((y.videoBytesReceived || 0) - x.videoBytesReceived) * 8) / dt / 1000).toFixed(1),
-        size: `${y.frameWidth}x${y.frameHeight}` };
-      if (!(frames > 0)) bad.push(`${e.name}: framesDecoded ${x.framesDecoded} -> ${y.framesDecoded}`);
-      if (!(audioBytes > 0 || samples > 0)) bad.push(`${e.name}: audio bytes ${x.audioBytesReceived} -> ${y.audioBytesReceived}, samples ${x.totalSamplesReceived} -> ${y.totalSamplesReceived}`);
+      const j = judgeMedia(e.name, a[e.id], b[e.id], dt, opts);
+      rates[e.name] = j.rate ?? null;
+      bad.push(...j.bad);
     }
     return bad.length ? { ok: false, detail: bad } : rates;
   }, { timeout, interval: 300 });
+}
+
+// Media between every pair of `members` must stay what a user calls working for `ms` (default: longer than
+// the server's consent deadline), sampled every second: no second without new frames, and judgeMedia over
+// the whole window. Returns per "receiver<-publisher" rates.
+export async function steadyMedia(members, ms = STEADY_MS, opts = {}) {
+  const pairs = [];
+  for (const rx of members) for (const tx of members) if (rx !== tx && (!opts.publishers || opts.publishers.includes(tx))) pairs.push([rx, tx]);
+  const first = await Promise.all(members.map((p) => mediaStats(p)));
+  const t0 = Date.now();
+  const lastFrames = new Map();
+  const stall = new Map();
+  const snap = (all, now) => pairs.forEach(([rx, tx]) => {
+    const key = `${rx.name}<-${tx.name}`;
+    const f = all[members.indexOf(rx)][tx.id]?.video.frames ?? 0;
+    const prev = lastFrames.get(key);
+    if (!prev || f > prev.f) lastFrames.set(key, { f, t: now });
+    else stall.set(key, Math.max(stall.get(key) ?? 0, now - prev.t));
+  });
+  snap(first, t0);
+  let last = first;
+  while (Date.now() - t0 < ms) {
+    await sleep(1000);
+    for (const p of members) mustBeHealthy(p, await view(p));
+    last = await Promise.all(members.map((p) => mediaStats(p)));
+    snap(last, Date.now());
+  }
+  const dt = (Date.now() - t0) / 1000;
+  const bad = [];
+  const rates = {};
+  for (const [rx, tx] of pairs) {
+    const key = `${rx.name}<-${tx.name}`;
+    const i = members.indexOf(rx);
+    const j = judgeMedia(key, first[i][tx.id], last[i][tx.id], dt, opts);
+    rates[key] = { ...(j.rate ?? {}), maxStallMs: stall.get(key) ?? 0 };
+    bad.push(...j.bad);
+    if (opts.video !== false && (stall.get(key) ?? 0) > 2000) bad.push(`${key}: no new video frame for ${stall.get(key)} ms`);
+  }
+  if (bad.length) throw new Error(`media over ${dt.toFixed(1)} s: ${bad.join('; ')}`);
+  return rates;
 }
 
 export function assert(cond, msg) {
@@ -381,3 +673,21 @@ export function scrapeMetrics(port, host = '127.0.0.1') {
     req.on('error', reject);
   });
 }
+
+// conf/sfu.conf with `key = value` lines replaced (keys are unique across groups for what we change),
+// written to a new temporary directory: { dir, file }.
+export function writeConfig(srcDir, values) {
+  let text = fs.readFileSync(path.join(srcDir, 'conf', 'sfu.conf'), 'utf8');
+  for (const [key, value] of Object.entries(values)) {
+    const re = new RegExp(`^#?${key} =.*$`, 'm');
+    if (!re.test(text)) throw new Error(`conf/sfu.conf has no "${key} =" line`);
+    text = text.replace(re, `${key} = ${value}`);
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-test-conf-'));
+  const file = path.join(dir, 'sfu.conf');
+  fs.writeFileSync(file, text);
+  return { dir, file };
+}
+
+// writeConfig with the shortened test deadlines (TEST_CONSENT_S) under `values`.
+export const testConfig = (srcDir, values) => writeConfig(srcDir, { consent_timeout_s: TEST_CONSENT_S, ...values });

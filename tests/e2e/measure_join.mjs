@@ -48,7 +48,7 @@ if (runsArg !== '--child') {
 
 const run = new Run('measure_join', 120000);
 await run.main(async () => {
-  const base = await run.startServer(sfuBin, srcDir, await freePort());
+  const base = await run.startServer(sfuBin, srcDir);
   await run.launchBrowser();
   const P = [];
   const m = {};

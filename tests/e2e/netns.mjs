@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { sleep } from './harness.mjs';
+import { Skip, sleep } from './harness.mjs';
 
 // `ip netns add` itself is not allowed here (not root, no CAP_SYS_ADMIN): the caller skips.
 export class NetnsUnavailable extends Error {}
@@ -77,31 +77,38 @@ export function createNetns(tag) {
   return net;
 }
 
-// Random loss of `percent` % of the UDP entering the namespace (server -> browser), with counters:
-// all UDP seen, and the part dropped.
+// Random loss of `percent` % of the UDP entering the namespace (server -> browser) and, as much, of the UDP
+// leaving it (browser -> server), with counters: all UDP seen each way, and the part dropped.
 export function addUdpLoss(net, percent) {
   const rules = [
     'table inet sfuloss {',
     '  counter udp_in { }',
     '  counter udp_dropped { }',
+    '  counter udp_out { }',
+    '  counter udp_out_dropped { }',
     '  chain in {',
     '    type filter hook input priority 0; policy accept;',
     '    meta l4proto udp counter name udp_in',
     `    meta l4proto udp numgen random mod 100 < ${percent} counter name udp_dropped drop`,
+    '  }',
+    '  chain out {',
+    '    type filter hook output priority 0; policy accept;',
+    '    meta l4proto udp counter name udp_out',
+    `    meta l4proto udp numgen random mod 100 < ${percent} counter name udp_out_dropped drop`,
     '  }',
     '}',
   ].join('\n');
   run('ip', ['netns', 'exec', net.ns, 'nft', '-f', '-'], { input: rules });
 }
 
-// {seen, dropped} packets of UDP entering the namespace so far.
+// {seen, dropped} packets of UDP entering the namespace so far, and {outSeen, outDropped} leaving it.
 export function udpCounters(net) {
   const out = JSON.parse(run('ip', ['netns', 'exec', net.ns, 'nft', '-j', 'list', 'counters', 'table', 'inet', 'sfuloss']));
   const res = {};
   for (const item of out.nftables || []) {
     if (item.counter) res[item.counter.name] = item.counter.packets;
   }
-  return { seen: res.udp_in ?? 0, dropped: res.udp_dropped ?? 0 };
+  return { seen: res.udp_in ?? 0, dropped: res.udp_dropped ?? 0, outSeen: res.udp_out ?? 0, outDropped: res.udp_out_dropped ?? 0 };
 }
 
 // The network of the namespace goes away at once (no FIN, no RST, nothing): the root end of the veth down.
@@ -171,20 +178,8 @@ export function netnsExists(name) {
   try { return run('ip', ['netns', 'list']).split('\n').some((l) => l.split(' ')[0] === name); } catch { return false; }
 }
 
-// Init script for pages: keeps every RTCPeerConnection and WebSocket the page makes reachable as
-// window.__test.pcs / window.__test.sockets (web/app.js keeps them in module scope, out of reach).
-export function captureScript() {
-  const t = { pcs: [], sockets: [] };
-  window.__test = t;
-  const PC = window.RTCPeerConnection;
-  window.RTCPeerConnection = class extends PC {
-    constructor(...a) { super(...a); t.pcs.push(this); }
-  };
-  const WS = window.WebSocket;
-  window.WebSocket = class extends WS {
-    constructor(...a) { super(...a); t.sockets.push(this); }
-  };
-}
+// Every page gets the harness's captureScript; kept here under its old name for the tests' imports.
+export { captureScript } from './harness.mjs';
 
 // In the page: inbound video stats of publisher `pid` on the subscribing connection (the pc whose remote
 // offer has a section with msid `pid`): {framesDecoded, packetsReceived, packetsLost, nackCount, ...}.
@@ -215,17 +210,15 @@ export function inboundVideo(p, pid) {
   }, pid);
 }
 
-// A namespace for one test, or null when namespaces are not permitted here (the test then says SKIP
-// and passes). Its teardown (the browser in held.browser, then the namespace) joins run's cleanup.
+// A namespace for one test; when namespaces are not permitted here the test is skipped (Skip: exit 77,
+// never a silent pass). Its teardown (the browser in held.browser, then the namespace) joins run's cleanup.
 export function netnsForTest(run, tag, held) {
   let net;
   try {
     net = createNetns(tag);
   } catch (e) {
-    if (!(e instanceof NetnsUnavailable)) throw e;
-    console.log(`SKIP ${run.name}: cannot create a network namespace here (${e.message})`);
-    run.summary.skipped = `ip netns add not permitted: ${e.message}`;
-    return null;
+    if (e instanceof NetnsUnavailable) throw new Skip(`cannot create a network namespace here (${e.message})`);
+    throw e;
   }
   run.extraCleanups.push(async () => {
     await closeBrowser(held.browser);

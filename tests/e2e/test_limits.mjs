@@ -1,10 +1,11 @@
 // Limits from the config, over a real WebSocket (no browser): participants per room (room_full),
 // rooms per server (too_many_rooms), publishers per room (room_full on publish) and joins per second
 // per source address (rate_limited); each refusal closes the connection as docs/protocol.md says,
-// and freed places can be taken again.
+// and freed places can be taken again; refused joins are counted in sfu_join_errors_total; a participant
+// that sends leave is seen leaving with reason "left".
 // Usage: node tests/e2e/test_limits.mjs <path-to-sfu-binary> <source-dir>
 import fs from 'node:fs';
-import { Run, assert, freePort, sleep } from './harness.mjs';
+import { Run, assert, poll, scrapeMetrics, sleep } from './harness.mjs';
 import { WsClient, joinRoom, reexecIfNeeded, startServerWithConfig, writeConfig } from './wsclient.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -43,8 +44,8 @@ if (!reexecIfNeeded()) {
       max_participants_per_room: 2, max_rooms: 2, max_publishers_per_room: 1, joins_per_sec_per_ip: 5,
     });
     run.extraCleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const port = await freePort();
-    await startServerWithConfig(run, sfuBin, srcDir, port, file);
+    await startServerWithConfig(run, sfuBin, srcDir, null, file);
+    const { port } = run;
     const url = `ws://127.0.0.1:${port}/ws`;
     assert(run.serverLines.some((l) => /no jwt_secret configured: rooms are open/.test(l)),
       'the start-up log does not say that rooms are open');
@@ -66,6 +67,13 @@ if (!reexecIfNeeded()) {
     assert(codes.every((c) => c === 'rate_limited' || c === 'room_full'), `unexpected answers: ${codes}`);
     for (const c of burst) await c.expectClosed();
     run.log(`ok  ${'burst of 10 joins at 5/s'.padEnd(44)} -> ${limited.length} rate_limited (${limited[0].first.message}); all closed`);
+    // Every refused join is counted (docs/deploy.md: refused joins in /metrics): 2 above and the burst's 10.
+    // (The server refreshes /metrics every 500 ms.)
+    const refusedJoins = await poll(`sfu_join_errors_total to count ${12} refused joins`, async () => {
+      const n = (await scrapeMetrics(port)).sfu_join_errors_total;
+      return n === 12 ? n : { ok: false, detail: n };
+    }, { timeout: 3000, interval: 100 });
+    run.log(`ok  ${'refused joins counted'.padEnd(44)} -> sfu_join_errors_total ${refusedJoins}`);
 
     // The others in the room noticed nothing of the refused joins.
     const seenBy = (c) => c.queue.splice(0).map((m) => m.type);
@@ -81,18 +89,18 @@ if (!reexecIfNeeded()) {
     assert(ans.type === 'answer' && ans.pc === 'pub', `a1 publish: ${JSON.stringify(ans)}`);
     a2.send({ type: 'publish', sdp: OPUS_OFFER.replace('1111', '2222') });
     const pe = await a2.error('room_full');
-    await sleep(100);
-    assert(a2.isOpen, 'a2: closed after a refused publish');
+    await a2.sync().catch((e) => { throw new Error(`a2: closed after a refused publish: ${e.message}`); });
     run.log(`ok  ${'second publisher in a room of max 1'.padEnd(44)} -> room_full (${pe.message}); stays open`);
 
     // Freed places are free again: a2 leaves room A, b1 leaves (room B closes).
     await sleep(1200); // refill the join bucket
     a2.send({ type: 'leave' });
     await a2.expectClosed();
-    await a1.nextType('participant-left');
+    const gone = await a1.nextType('participant-left');
+    assert(gone.reason === 'left', `a1 saw a2 leave with reason "${gone.reason}" (want "left")`);
     const { c: a4 } = await joinRoom(url, 'a4', 'A');
     b1.close();
-    await sleep(300);
+    await poll('room B to close', async () => (await scrapeMetrics(port)).sfu_rooms === 1, { timeout: 5000, interval: 100 });
     const { c: c2, joined } = await joinRoom(url, 'c2', 'C');
     assert(joined.room === 'C', 'c2 not in room C');
     run.log('ok  a place in a full room and a room slot are reusable once freed');

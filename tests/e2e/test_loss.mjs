@@ -1,20 +1,24 @@
 // End-to-end: NACK retransmission under packet loss (issue 5, "Loss test").
 //
 // A network namespace whose only link to the server is a veth pair, with nftables dropping 5 % of the
-// UDP entering it at random (TCP, i.e. the page and the WebSocket, stays lossless). ann and bob run in
+// UDP entering it and 5 % of the UDP leaving it at random (TCP, i.e. the page and the WebSocket, stays
+// lossless). ann and bob run in
 // the root namespace, lossy runs in a second Chromium started inside the namespace and reaches the
-// server at the veth address. Over 15 s of steady state: lossy stays in the room (a lost ICE consent
-// check is not a vanished peer) and keeps decoding ann's video (>= 10 fps, no stall over 2 s), it NACKs and the server retransmits (sfu_nacks_in_total, sfu_retransmissions_total),
+// server at the veth address. Over 15 s of steady state, longer than the server's consent deadline (test
+// config: TEST_CONSENT_S): lossy stays in the room (lost packets are not a vanished peer) and keeps decoding
+// ann's video (>= 10 fps, no stall over 2 s) and playing her audio (under a fifth concealed), ann and bob
+// keep playing lossy's; lossy NACKs and the server retransmits (sfu_nacks_in_total, sfu_retransmissions_total),
 // the loss left after retransmission is a small part of what the link dropped, and bob, on a clean link,
 // loses nothing and NACKs nothing.
 // Usage: node tests/e2e/test_loss.mjs <path-to-sfu-binary> <source-dir>
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
+  CHROMIUM_ARGS, Run, TEST_CONSENT_S, assert, expectMedia, expectPeers, joined, judgeMedia, mediaStats, sleep, view,
+  scrapeMetrics,
 } from './harness.mjs';
 import {
-  addUdpLoss, captureScript, inboundVideo,
+  addUdpLoss, inboundVideo,
   launchBrowserIn, openWith, udpCounters,
   netnsForTest,
 } from './netns.mjs';
@@ -50,15 +54,6 @@ async function lostParticipant(list, tStart) {
   throw new Error(`a subscriber lost ann's video during the loss window: ${why.join('; ') || 'no inbound video stats'}`);
 }
 
-async function joined(p) {
-  const v = await poll(`${p.name} to join`, async () => {
-    const s = await view(p);
-    if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
-    return s.state === 'joined' && s.id ? s : null;
-  }, { timeout: 15000 });
-  p.id = v.id;
-}
-
 await run.main(async () => {
   const held = { browser: null };
   const net = netnsForTest(run, 'loss', held);
@@ -68,10 +63,10 @@ await run.main(async () => {
   } catch (e) {
     throw new Error(`cannot install the nftables loss rule (is the nftables package installed?): ${e.message}`);
   }
-  run.log(`nftables in ${net.ns}: ${LOSS_PERCENT} % of incoming UDP dropped`);
+  run.log(`nftables in ${net.ns}: ${LOSS_PERCENT} % of incoming and of outgoing UDP dropped`);
 
-  const port = await freePort();
-  const base = await run.startServer(sfuBin, srcDir, port);
+  const base = await run.startServer(sfuBin, srcDir);
+  const { port } = run;
   await run.launchBrowser();
   const nsBase = `http://${net.rootIp}:${port}`;
   const { chromium } = createRequire(import.meta.url)('playwright-core');
@@ -81,10 +76,10 @@ await run.main(async () => {
   run.log(`second browser (in ${net.ns}) ${held.browser.version()}`);
 
   const P = {};
-  P.ann = await run.open('ann', `${base}/?room=loss&name=ann`, { initScript: captureScript });
+  P.ann = await run.open('ann', `${base}/?room=loss&name=ann`);
   await joined(P.ann);
-  P.bob = await run.open('bob', `${base}/?room=loss&name=bob`, { initScript: captureScript });
-  P.lossy = await openWith(run, held.browser, 'lossy', `${nsBase}/?room=loss&name=lossy`, { initScript: captureScript });
+  P.bob = await run.open('bob', `${base}/?room=loss&name=bob`);
+  P.lossy = await openWith(run, held.browser, 'lossy', `${nsBase}/?room=loss&name=lossy`);
   await joined(P.bob);
   await joined(P.lossy);
   run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);
@@ -99,6 +94,7 @@ await run.main(async () => {
   const c0 = udpCounters(net);
   const l0 = await inboundVideo(P.lossy, P.ann.id);
   const b0 = await inboundVideo(P.bob, P.ann.id);
+  const media0 = await Promise.all(all.map((p) => mediaStats(p)));
   assert(l0 && b0, `no inbound video stats for ann's video (lossy: ${JSON.stringify(l0)}, bob: ${JSON.stringify(b0)})`);
 
   const samples = [{ t: Date.now(), lossy: l0.framesDecoded, bob: b0.framesDecoded }];
@@ -114,6 +110,19 @@ await run.main(async () => {
   }
   const m1 = await scrapeMetrics(port);
   const c1 = udpCounters(net);
+  const media1 = await Promise.all(all.map((p) => mediaStats(p)));
+  const secs = (Date.now() - tStart) / 1000;
+  // Audio both ways across the lossy link, and lossy's video at ann and bob, as a user hears and sees it.
+  const audio = [];
+  const judged = {};
+  for (const [rx, tx, opts] of [[P.lossy, P.ann, { video: false }], [P.lossy, P.bob, { video: false }],
+    [P.ann, P.lossy, {}], [P.bob, P.lossy, {}]]) {
+    const i = all.indexOf(rx);
+    const j = judgeMedia(`${rx.name}<-${tx.name}`, media0[i][tx.id], media1[i][tx.id], secs, opts);
+    judged[`${rx.name}<-${tx.name}`] = j.rate;
+    audio.push(...j.bad);
+  }
+  run.log(`across the lossy link: ${JSON.stringify(judged)}`);
 
   // Decoding: average rate and the longest time framesDecoded stood still.
   const flow = (key) => {
@@ -139,7 +148,8 @@ await run.main(async () => {
     packetsReceived: d(b0, b1, 'packetsReceived'), packetsLost: d(b0, b1, 'packetsLost'),
     nackCount: d(b0, b1, 'nackCount'), totals: b1,
   };
-  const link = { udpIn: c1.seen - c0.seen, udpDropped: c1.dropped - c0.dropped };
+  const link = { udpIn: c1.seen - c0.seen, udpDropped: c1.dropped - c0.dropped,
+    udpOut: c1.outSeen - c0.outSeen, udpOutDropped: c1.outDropped - c0.outDropped };
   link.dropRate = +(link.udpDropped / Math.max(1, link.udpIn)).toFixed(4);
   const server = {
     nacksIn: m1.sfu_nacks_in_total - m0.sfu_nacks_in_total,
@@ -158,11 +168,13 @@ await run.main(async () => {
     + `${bob.packetsReceived} packets, packetsLost ${bob.totals.packetsLost} (total), nackCount ${bob.totals.nackCount} (total)`);
   run.log(`server /metrics over the window: sfu_nacks_in_total +${server.nacksIn}, `
     + `sfu_retransmissions_total +${server.retransmissions}, sfu_plis_in_total +${server.plisIn}`);
-  run.summary = { ...run.summary, lossPercent: LOSS_PERCENT, link, lossy, bob, server, joinRates: rates };
+  run.summary = { ...run.summary, lossPercent: LOSS_PERCENT, link, lossy, bob, server, joinRates: rates, judged };
 
   const failures = [];
   const check = (cond, msg) => { if (!cond) failures.push(msg); };
-  check(link.udpDropped > 0, `nftables dropped nothing (${JSON.stringify(link)}): the loss rule is not in effect`);
+  check(link.udpDropped > 0 && link.udpOutDropped > 0, `nftables dropped nothing one way (${JSON.stringify(link)}): the loss rules are not in effect`);
+  check(WINDOW_MS > TEST_CONSENT_S * 1000, 'the window is shorter than the server\'s consent deadline');
+  for (const a of audio) check(false, a);
   check(lossy.fps >= MIN_FPS, `lossy decodes ann's video at ${lossy.fps} fps (< ${MIN_FPS}; bob, lossless: ${bob.fps} fps)`);
   check(lossy.maxStallMs <= MAX_STALL_MS, `lossy's video from ann stalled for ${lossy.maxStallMs} ms (> ${MAX_STALL_MS})`);
   check(lossy.nackCount > 0, `lossy sent no NACK for ann's video (nackCount +${lossy.nackCount})`);

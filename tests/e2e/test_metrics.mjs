@@ -5,7 +5,7 @@
 // publishers, CPU time; counters only grow. Then one leaves and the gauges drop.
 // Usage: node tests/e2e/test_metrics.mjs <path-to-sfu-binary> <source-dir>
 import {
-  Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+  Run, assert, expectMedia, expectPeers, joined, poll, sleep,
 } from './harness.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -164,8 +164,8 @@ async function gauges(base, want, what, timeout = 10000) {
 }
 
 await run.main(async () => {
-  const port = await freePort();
-  const base = await run.startServer(sfuBin, srcDir, port);
+  const base = await run.startServer(sfuBin, srcDir);
+  const { port } = run;
 
   // An idle server: well-formed, all zero.
   const idle = await scrape(base);
@@ -184,13 +184,7 @@ await run.main(async () => {
   await run.launchBrowser();
   const ann = await run.open('ann', `${base}/?room=metrics&name=ann`);
   const bob = await run.open('bob', `${base}/?room=metrics&name=bob`);
-  for (const p of [ann, bob]) {
-    const v = await poll(`${p.name} to join`, async () => {
-      const s = await view(p);
-      return s.state === 'joined' && s.id ? s : { ok: false, detail: s };
-    }, { timeout: 10000 });
-    p.id = v.id;
-  }
+  for (const p of [ann, bob]) await joined(p);
   await Promise.all([expectPeers(ann, [bob]), expectPeers(bob, [ann])]);
   const rates = await Promise.all([expectMedia(ann, [bob]), expectMedia(bob, [ann])]);
   run.log(`both decode: ann <- ${JSON.stringify(rates[0])}, bob <- ${JSON.stringify(rates[1])}`);
@@ -219,10 +213,7 @@ await run.main(async () => {
   // one observation per participant once both receive media (when the server has them).
   for (const [h, min] of [['sfu_join_latency_seconds', 2], ['sfu_first_packet_seconds', 2]]) {
     const f = m1.families.get(h);
-    if (!f) {
-      run.log(`note: /metrics has no ${h} histogram`);
-      continue;
-    }
+    assert(f, `/metrics has no ${h} histogram (docs/deploy.md promises it)`);
     assert(f.type === 'histogram', `${h}: # TYPE ${f.type}, expected histogram`);
     const count = val(m1, `${h}_count`);
     const sum = val(m1, `${h}_sum`);

@@ -1,7 +1,10 @@
 // End-to-end: two rooms in one server, five headless Chromium participants with fake camera and
-// microphone. Usage: node tests/e2e/test_rooms.mjs <path-to-sfu-binary> <source-dir>
+// microphone: everyone receives the others' video and audio as a user would perceive it, steadily for
+// longer than the server's consent deadline; a muted microphone is silence at the others (not only a
+// badge) and sound again once unmuted; Leave and a closed tab remove a participant.
+// Usage: node tests/e2e/test_rooms.mjs <path-to-sfu-binary> <source-dir>
 import {
-  Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view,
+  Run, assert, expectMedia, expectPeers, hears, joined, leftReason, poll, sleep, steadyMedia, view,
 } from './harness.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -17,6 +20,7 @@ async function checkRoom(label, members) {
   await Promise.all(members.map((p) => expectPeers(p, members.filter((o) => o !== p))));
   const rates = await Promise.all(members.map((p) => expectMedia(p, members.filter((o) => o !== p))));
   members.forEach((p, i) => run.log(`${label}: ${p.name} receives ${JSON.stringify(rates[i])}`));
+  run.log(`${label}: steady ${JSON.stringify(await steadyMedia(members))}`);
   for (const p of members) {
     const v = await view(p);
     assert(v.state === 'joined', `${p.name}: state ${v.state}, expected joined`);
@@ -26,8 +30,8 @@ async function checkRoom(label, members) {
 }
 
 await run.main(async () => {
-  const port = await freePort();
-  const base = await run.startServer(sfuBin, srcDir, port);
+  const base = await run.startServer(sfuBin, srcDir);
+  const { port } = run;
   await run.launchBrowser();
 
   // Open order: ann, dan, bob, eve, cid, 500 ms apart (alpha members 1 s apart).
@@ -39,14 +43,7 @@ await run.main(async () => {
     P[name].room = room;
     run.log(`opened ${name} in ${room}`);
   }
-  for (const p of Object.values(P)) {
-    const v = await poll(`${p.name} to join`, async () => {
-      const s = await view(p);
-      if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
-      return s.state === 'joined' && s.id ? s : null;
-    }, { timeout: 10000 });
-    p.id = v.id;
-  }
+  for (const p of Object.values(P)) await joined(p);
   run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);
   const ids = new Set(Object.values(P).map((p) => p.id));
   assert(ids.size === 5, 'participant ids are not unique');
@@ -92,6 +89,12 @@ await run.main(async () => {
     }, { timeout: 5000 });
   }
   run.log('mute/unmute of cid seen by ann and bob');
+  // What they hear: silence while cid's microphone is muted, sound again once unmuted.
+  await P.cid.page.click('#mic');
+  for (const p of [P.ann, P.bob]) await poll(`${p.name} to hear silence from muted cid`, async () => !(await hears(p, P.cid)), { timeout: 8000 });
+  await P.cid.page.click('#mic');
+  for (const p of [P.ann, P.bob]) await poll(`${p.name} to hear cid again`, () => hears(p, P.cid), { timeout: 8000 });
+  run.log('cid muted is silence at ann and bob, unmuted is sound');
 
   // ann leaves with the button.
   await P.ann.page.click('#leave');
@@ -109,7 +112,7 @@ await run.main(async () => {
   ]);
   const annDropMs = Date.now() - leftAt;
   await Promise.all([expectPeers(P.dan, [P.eve], 2000), expectPeers(P.eve, [P.dan], 2000)]);
-  run.log(`bob and cid dropped ann ${annDropMs} ms after Leave`);
+  run.log(`bob and cid dropped ann ${annDropMs} ms after Leave (reason "${await leftReason(P.bob, P.ann)}")`);
   const afterLeave = await Promise.all([expectMedia(P.bob, [P.cid]), expectMedia(P.cid, [P.bob])]);
   run.log(`after ann left: bob <- ${JSON.stringify(afterLeave[0])}, cid <- ${JSON.stringify(afterLeave[1])}`);
 

@@ -4,19 +4,22 @@
 // 1. ghost runs in a second Chromium inside a network namespace (veth to the root namespace); ann and bob
 //    run in the root namespace; all three publish and receive. Then ghost's network disappears at once
 //    (the root end of the veth goes down): no WebSocket close, no DTLS close, its TCP connection just goes
-//    silent. The server must notice through ICE consent freshness and remove ghost: ann and bob drop it
-//    within 30 s, their media to each other never stalls, and /metrics shows 2 participants.
+//    silent. The server must notice (its media and RTCP stop) and remove ghost after its own deadline,
+//    shortened by the test config ([ice] consent_timeout_s = TEST_CONSENT_S): ann and bob drop it with
+//    reason "consent-expired" within that deadline plus 4 s, their media to each other never stalls, and
+//    /metrics shows 2 participants.
 // 2. cal (root namespace) has its WebSocket closed from the page while its media connections stay up
 //    (the page's own close handler is detached first, so the page does not tear its connections down):
-//    the rule is immediate removal, so ann and bob drop cal at once (within 3 s).
+//    the rule is immediate removal, so ann and bob drop cal at once (within 3 s), reason "disconnected".
 // Usage: node tests/e2e/test_vanish.mjs <path-to-sfu-binary> <source-dir>
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, sleep, view, scrapeMetrics,
+  CHROMIUM_ARGS, Fatal, Run, TEST_CONSENT_S, assert, expectMedia, expectPeers, joined, leftReason, poll, sleep, view,
+  scrapeMetrics,
 } from './harness.mjs';
 import {
-  blackhole, captureScript, cutLink, inboundVideo,
+  blackhole, cutLink, inboundVideo,
   launchBrowserIn, openWith,
   netnsForTest,
 } from './netns.mjs';
@@ -27,21 +30,12 @@ if (!sfuBin || !srcDir) {
   process.exit(2);
 }
 
-const GHOST_LIMIT_MS = 30000; // issue 5: "detected by ICE consent freshness within about 30 s"
+const GHOST_LIMIT_MS = TEST_CONSENT_S * 1000 + 4000; // the server's deadline (test config) and its 1 s timer, with margin
 const WS_CLOSE_LIMIT_MS = 3000; // protocol.md: the WebSocket closing removes the participant at once
 const MAX_STALL_MS = 2000;
 
 const run = new Run('test_vanish', 150000);
 
-
-async function joined(p) {
-  const v = await poll(`${p.name} to join`, async () => {
-    const s = await view(p);
-    if (s.state === 'error') throw new Fatal(`${p.name} failed to join: ${JSON.stringify(s.errors)}`);
-    return s.state === 'joined' && s.id ? s : null;
-  }, { timeout: 15000 });
-  p.id = v.id;
-}
 
 // Wait until p no longer shows `who`; the time it took from t0 and the reason the server gave.
 async function waitGone(p, who, t0, timeout) {
@@ -51,9 +45,7 @@ async function waitGone(p, who, t0, timeout) {
     return v.ids.includes(who.id) ? { ok: false, detail: v.ids } : true;
   }, { timeout, interval: 100 });
   const ms = Date.now() - t0;
-  const reason = await p.page.evaluate((id) => window.sfu.log.filter((m) => m.type === 'participant-left' && m.id === id)
-    .map((m) => m.reason).at(-1) ?? null, who.id);
-  return { ms, reason };
+  return { ms, reason: await leftReason(p, who) };
 }
 
 // Sample, every 500 ms until stopped, the video frames each of `pairs` ([receiver, publisher]) decodes;
@@ -90,8 +82,8 @@ await run.main(async () => {
   const net = netnsForTest(run, 'van', held);
   if (!net) return;
 
-  const port = await freePort();
-  const base = await run.startServer(sfuBin, srcDir, port);
+  const base = await run.startServer(sfuBin, srcDir);
+  const { port } = run;
   await run.launchBrowser();
   const nsBase = `http://${net.rootIp}:${port}`;
   const { chromium } = createRequire(import.meta.url)('playwright-core');
@@ -99,10 +91,10 @@ await run.main(async () => {
     [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${nsBase}`]);
 
   const P = {};
-  P.ann = await run.open('ann', `${base}/?room=vanish&name=ann`, { initScript: captureScript });
+  P.ann = await run.open('ann', `${base}/?room=vanish&name=ann`);
   await joined(P.ann);
-  P.bob = await run.open('bob', `${base}/?room=vanish&name=bob`, { initScript: captureScript });
-  P.ghost = await openWith(run, held.browser, 'ghost', `${nsBase}/?room=vanish&name=ghost`, { initScript: captureScript });
+  P.bob = await run.open('bob', `${base}/?room=vanish&name=bob`);
+  P.ghost = await openWith(run, held.browser, 'ghost', `${nsBase}/?room=vanish&name=ghost`);
   await joined(P.bob);
   await joined(P.ghost);
   run.log(`ids: ${Object.values(P).map((p) => `${p.name}=${p.id}`).join(' ')}`);
@@ -155,6 +147,10 @@ await run.main(async () => {
   const check = (cond, msg) => { if (!cond) failures.push(msg); };
   check(Math.max(annSaw.ms, bobSaw.ms) <= GHOST_LIMIT_MS,
     `ghost removed only after ${Math.max(annSaw.ms, bobSaw.ms)} ms (limit ${GHOST_LIMIT_MS} ms)`);
+  check(Math.max(annSaw.ms, bobSaw.ms) >= TEST_CONSENT_S * 1000 - 1000,
+    `ghost removed after ${Math.max(annSaw.ms, bobSaw.ms)} ms, before the server's ${TEST_CONSENT_S} s deadline`);
+  check(annSaw.reason === 'consent-expired' && bobSaw.reason === 'consent-expired',
+    `ghost's leave reason: ann saw "${annSaw.reason}", bob "${bobSaw.reason}" (want "consent-expired")`);
   check(m1.sfu_participants === 2, `/metrics sfu_participants = ${m1.sfu_participants} after ghost's removal (want 2)`);
   for (const [k, v] of Object.entries(ghostVideo)) {
     check(v.maxStallMs <= MAX_STALL_MS && v.fps >= 10, `video ${k} across ghost's removal: ${v.fps} fps, stall ${v.maxStallMs} ms`);
@@ -162,7 +158,7 @@ await run.main(async () => {
   run.log(`after ghost's removal: ann <- ${JSON.stringify(ghostMedia[0])}, bob <- ${JSON.stringify(ghostMedia[1])}`);
 
   // ---- 2. cal's WebSocket closes while its media flows ----
-  P.cal = await run.open('cal', `${base}/?room=vanish&name=cal`, { initScript: captureScript });
+  P.cal = await run.open('cal', `${base}/?room=vanish&name=cal`);
   await joined(P.cal);
   const room = [P.ann, P.bob, P.cal];
   await Promise.all(room.map((p) => expectPeers(p, room.filter((o) => o !== p), 15000)));
@@ -191,6 +187,8 @@ await run.main(async () => {
   const calMedia = await Promise.all([expectMedia(P.ann, [P.bob], 5000), expectMedia(P.bob, [P.ann], 5000)]);
   run.log(`after cal's removal: ann <- ${JSON.stringify(calMedia[0])}, bob <- ${JSON.stringify(calMedia[1])}; `
     + `sfu_participants ${m2.sfu_participants}`);
+  check(annSawCal.reason === 'disconnected' && bobSawCal.reason === 'disconnected',
+    `cal's leave reason: ann saw "${annSawCal.reason}", bob "${bobSawCal.reason}" (want "disconnected")`);
   check(Math.max(annSawCal.ms, bobSawCal.ms) <= WS_CLOSE_LIMIT_MS,
     `cal removed ${Math.max(annSawCal.ms, bobSawCal.ms)} ms after its WebSocket closed (limit ${WS_CLOSE_LIMIT_MS} ms)`);
   check(m2.sfu_participants === 2, `/metrics sfu_participants = ${m2.sfu_participants} after cal's removal (want 2)`);

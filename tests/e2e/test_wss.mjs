@@ -8,9 +8,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
-import { Run, assert, freePort } from './harness.mjs';
+import { Run, assert, expectMedia, expectPeers, poll, steadyMedia } from './harness.mjs';
 import {
-  WsClient, joinRoom, openJoined, reexecIfNeeded, startServerWithConfig, writeConfig,
+  WsClient, joinRoom, openJoined, reexecIfNeeded, startServerWithConfig, testConfig,
 } from './wsclient.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -48,23 +48,31 @@ function rawUpgrade(port, origin) {
 if (!reexecIfNeeded({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })) {
   const run = new Run('test_wss', 120000);
   await run.main(async () => {
-    const port = await freePort();
-    const origin = `https://localhost:${port}`;
-    const { dir, file } = writeConfig(srcDir, {});
+    // stun_urls: handed to the page (docs/deploy.md); nothing listens there, it only has to arrive.
+    const { dir, file } = testConfig(srcDir, { stun_urls: 'stun:127.0.0.1:3478' });
     run.extraCleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
-    const gen = await run_('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
-      '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
-    assert(gen.code === 0, `openssl req failed: ${gen.stderr}`);
-    const text = fs.readFileSync(file, 'utf8')
-      .replace(/^tls_cert =.*$/m, `tls_cert = ${cert}`)
-      .replace(/^tls_key =.*$/m, `tls_key = ${key}`)
-      .replace(/^allowed_origins =.*$/m, `allowed_origins = ${origin}`);
-    fs.writeFileSync(file, text);
+    const mkcert = async (cn) => {
+      const gen = await run_('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+        '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${cn}`,
+        '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+      assert(gen.code === 0, `openssl req failed: ${gen.stderr}`);
+    };
+    await mkcert('localhost');
+    const template = fs.readFileSync(file, 'utf8');
+    // The config names the page's origin, which holds the port: written once the port is chosen.
+    const confFor = (port) => {
+      fs.writeFileSync(file, template
+        .replace(/^tls_cert =.*$/m, `tls_cert = ${cert}`)
+        .replace(/^tls_key =.*$/m, `tls_key = ${key}`)
+        .replace(/^allowed_origins =.*$/m, `allowed_origins = https://localhost:${port}`));
+      return file;
+    };
 
-    const base = await startServerWithConfig(run, sfuBin, srcDir, port, file, { tls: true });
+    const base = await startServerWithConfig(run, sfuBin, srcDir, null, confFor, { tls: true });
+    const { port } = run;
+    const origin = `https://localhost:${port}`;
     assert(run.serverLines.some((l) => l.includes('listening on https://')), 'start-up log does not say https');
 
     const curl = await run_('curl', ['-sk', '--max-time', '5', '-w', ' %{http_code}', `https://127.0.0.1:${port}/healthz`]);
@@ -74,6 +82,13 @@ if (!reexecIfNeeded({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })) {
     const strict = await run_('curl', ['-s', '--max-time', '5', `https://127.0.0.1:${port}/healthz`]);
     assert(strict.code !== 0, 'curl without -k accepted a self-signed certificate?');
     run.log('ok  HTTPS: /healthz and / answer 200 (curl -k); the certificate is the configured self-signed one');
+    // TLS only: plain HTTP on the same port gets no HTTP answer, a plain ws:// upgrade does not open.
+    const plain = await run_('curl', ['-s', '--max-time', '5', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${port}/healthz`]);
+    assert(plain.stdout === '000' || plain.stdout === '', `plain HTTP to the TLS port answered ${plain.stdout}`);
+    const plainWs = await WsClient.open(`ws://127.0.0.1:${port}/ws`, 'plain', { headers: { origin } }).then((w) => { w.close(); return 'opened'; },
+      (e) => e.message);
+    assert(plainWs !== 'opened', 'a plain ws:// WebSocket opened on the TLS port');
+    run.log(`ok  TLS only: plain HTTP gets no answer (curl ${plain.stdout || 'nothing'}), plain ws:// does not open`);
 
     // WSS with the allowed Origin: joins and gets its offer.
     const wssUrl = `wss://127.0.0.1:${port}/ws`;
@@ -92,9 +107,13 @@ if (!reexecIfNeeded({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })) {
     }
     assert(refusedOpen, 'a WebSocket with Origin https://evil.example was accepted');
 
-    // The same by hand, status lines: allowed -> 101; other origin, other port, http scheme, none -> refused.
+    // The same by hand, status lines: allowed -> 101, in any letter case (origins compare case-insensitively);
+    // other origin, other port, http scheme, none -> refused.
     const ok = await rawUpgrade(port, origin);
     assert(/^HTTP\/1\.1 101/.test(ok), `allowed Origin: ${ok}`);
+    const upper = await rawUpgrade(port, origin.toUpperCase());
+    assert(/^HTTP\/1\.1 101/.test(upper), `allowed Origin in upper case (${origin.toUpperCase()}): ${upper}`);
+    run.log(`ok  upgrade with Origin ${origin.toUpperCase()} accepted (case-insensitive)`);
     for (const o of ['https://evil.example', `https://localhost:${port + 1}`, `http://localhost:${port}`,
       `${origin}.evil.example`, null]) {
       const r = await rawUpgrade(port, o);
@@ -102,11 +121,30 @@ if (!reexecIfNeeded({ NODE_TLS_REJECT_UNAUTHORIZED: '0' })) {
       run.log(`ok  upgrade with Origin ${o ?? '(none)'} refused: ${r}`);
     }
 
-    // A real page over HTTPS (a secure context): joins.
+    // Real pages over HTTPS (a secure context): join, and their call survives a certificate reload.
     await run.launchBrowser(['--ignore-certificate-errors']);
-    const { p, view: v } = await openJoined(run, 'yan', `https://localhost:${port}/?room=x&name=y`);
-    const secure = await p.page.evaluate(() => window.isSecureContext && location.protocol);
+    const { p: yan, view: v } = await openJoined(run, 'yan', `https://localhost:${port}/?room=x&name=yan`);
+    const secure = await yan.page.evaluate(() => window.isSecureContext && location.protocol);
     assert(secure === 'https:', `page not a secure https context: ${secure}`);
     run.log(`ok  Chromium at ${base.replace('127.0.0.1', 'localhost')}/ joined over WSS (id ${v.id})`);
+    const ice = await yan.page.evaluate(() => window.__test.pcs.map((pc) => pc.getConfiguration().iceServers));
+    assert(ice.length && ice.every((l) => JSON.stringify(l).includes('stun:127.0.0.1:3478')),
+      `the page's connections do not use the configured stun_urls: ${JSON.stringify(ice)}`);
+    run.log(`ok  the configured iceServers reach the page's connections: ${JSON.stringify(ice[0])}`);
+    const { p: zoe, view: zv } = await openJoined(run, 'zoe', `https://localhost:${port}/?room=x&name=zoe`);
+    yan.id = v.id;
+    zoe.id = zv.id;
+    await Promise.all([expectPeers(yan, [zoe]), expectPeers(zoe, [yan])]);
+    await Promise.all([expectMedia(yan, [zoe]), expectMedia(zoe, [yan])]);
+    const served = async () => (await run_('sh', ['-c', `echo | openssl s_client -connect 127.0.0.1:${port} -servername localhost 2>/dev/null | openssl x509 -noout -subject`])).stdout;
+    await mkcert('renewed.localhost');
+    run.server.kill('SIGHUP');
+    await poll('the server to serve the renewed certificate', async () => /renewed\.localhost/.test(await served()), { timeout: 10000 });
+    assert(run.serverLines.some((l) => /TLS certificate reloaded/.test(l)), 'no "TLS certificate reloaded" line');
+    const rates = await steadyMedia([yan, zoe]);
+    run.log(`ok  the WSS call goes on across a certificate reload: ${JSON.stringify(rates)}`);
+    const { c: late } = await joinRoom(wssUrl, 'late', 'x', {}, { headers: { origin } });
+    late.close();
+    run.log('ok  a new WSS client joins with the renewed certificate');
   });
 }

@@ -3,11 +3,8 @@
 // with some values changed; plain HTTP or HTTPS), token minting through `sfu token`, and a minimal
 // hand-made answer to the server's sub offer. Not a test itself (ctest runs test_*.mjs).
 import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
 import { sleep } from './harness.mjs';
 
 // Node 20 has a global WebSocket only with --experimental-websocket: re-run this script with the
@@ -119,6 +116,30 @@ export class WsClient {
     return r;
   }
 
+  // Everything the server sent before it answered a probe sent now (taken from the queue), without waiting
+  // a fixed time: the server answers one connection in order, so once the probe's answer (unknown_type) is
+  // here, every reply and event it queued earlier is too; the connection is open. A probe dropped by the
+  // rate limit is sent again (every 300 ms) until one is answered. Throws if none is within `timeout`.
+  async sync(timeout = 5000) {
+    const deadline = Date.now() + timeout;
+    const tag = `sync-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    for (;;) {
+      if (this.closeInfo) throw new Error(`${this.name}: closed (code ${this.closeInfo.code}) instead of answering a probe`);
+      this.send({ type: tag });
+      const until = Math.min(deadline, Date.now() + 300);
+      for (;;) {
+        const i = this.queue.findIndex((m) => m.type === 'error' && m.code === 'unknown_type' && String(m.message).includes(tag));
+        if (i >= 0) {
+          const before = this.queue.splice(0, i + 1).slice(0, -1);
+          return before.filter((m) => !(m.type === 'error' && m.code === 'unknown_type' && String(m.message).includes('sync-')));
+        }
+        if (Date.now() >= until || this.closeInfo) break;
+        await new Promise((resolve) => { this.waiters.push(resolve); setTimeout(resolve, 50); });
+      }
+      if (Date.now() >= deadline) throw new Error(`${this.name}: no answer to a probe within ${timeout} ms`);
+    }
+  }
+
   // Takes and returns whatever arrives within ms.
   async drain(ms) {
     await sleep(ms);
@@ -165,19 +186,8 @@ export function fakeAnswer(offerSdp) {
 
 // ---- a server with a config of the test's own ----
 
-// conf/sfu.conf with `key = value` lines replaced (keys are unique across groups for what we change).
-export function writeConfig(srcDir, values) {
-  let text = fs.readFileSync(path.join(srcDir, 'conf', 'sfu.conf'), 'utf8');
-  for (const [key, value] of Object.entries(values)) {
-    const re = new RegExp(`^${key} =.*$`, 'm');
-    if (!re.test(text)) throw new Error(`conf/sfu.conf has no "${key} =" line`);
-    text = text.replace(re, `${key} = ${value}`);
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sfu-test-conf-'));
-  const file = path.join(dir, 'sfu.conf');
-  fs.writeFileSync(file, text);
-  return { dir, file };
-}
+// The config writers live in the harness (one copy).
+export { testConfig, writeConfig } from './harness.mjs';
 
 function get(url, timeoutMs) {
   const mod = url.startsWith('https:') ? https : http;
@@ -194,8 +204,9 @@ function get(url, timeoutMs) {
 }
 export { get as httpGet };
 
-// Starts the server with its own config file (harness startServer), ready once /healthz is 200
-// (over https, certificate unchecked, with tls). Returns the base URL.
+// Starts the server with its own config file (harness startServer; port null = any free one, retried; the
+// file may be a function of the port), ready once /healthz is 200 (over https, certificate unchecked, with
+// tls). Returns the base URL; the port is run.port.
 export function startServerWithConfig(run, sfuBin, srcDir, port, confFile, { tls = false } = {}) {
   return run.startServer(sfuBin, srcDir, port, {
     conf: confFile,

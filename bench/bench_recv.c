@@ -112,3 +112,15 @@ bool bench_rstream_wants_pli(bench_rstream *s, int64_t now_us) {
   }
   return false;
 }
+
+/* Delivered means what a viewer would call working, not one packet: the
+ * subscriber received most (90 %) of the sequence numbers the server
+ * forwarded to it, and that forwarded span is more than half of what the
+ * publisher sent (a subscription starts a little after the publisher, so
+ * not all of it). */
+bool bench_rstream_delivered(const bench_rstream *s, uint64_t sent_pkts) {
+  if (!s->started || !sent_pkts) return false;
+  uint64_t span = s->ext_max - s->ext_first + 1;
+  uint64_t got = s->pkts < span ? s->pkts : span;
+  return got * 10 >= span * 9 && span * 2 > sent_pkts;
+}

@@ -120,7 +120,7 @@ await run.main(async () => {
   // (the page's own 15 s timer had not fired), oli saw ida leave with reason ice-failed.
   const idaBanner = await poll('ida to report that media could not connect', async () => {
     const [b, v] = await Promise.all([bannerText(ida), view(ida)]);
-    return /media connection .*(not established|failed)/i.test(b) ? b : { ok: false, detail: { b, v } };
+    return /media connection .*(not established|failed)|transport_failed/i.test(b) ? b : { ok: false, detail: { b, v } };
   }, { timeout: 30000 });
   const idaSecs = (Date.now() - idaOpened) / 1000;
   run.log(`ida banner ${Math.round(idaSecs)} s after opening: ${JSON.stringify(idaBanner)}`);

@@ -5,10 +5,10 @@
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, freePort, poll, view,
+  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, poll, view,
 } from './harness.mjs';
 import {
-  captureScript, dropUdp, launchBrowserIn, netnsForTest, openWith, selectedPairs, udpDropped,
+  dropUdp, launchBrowserIn, netnsForTest, openWith, selectedPairs, udpDropped,
 } from './netns.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -31,20 +31,19 @@ async function joined(p) {
 await run.main(async () => {
   const held = { browser: null };
   const net = netnsForTest(run, 'rch', held);
-  if (!net) return;
   dropUdp(net);
 
-  const port = await freePort();
-  const base = await run.startServer(sfuBin, srcDir, port);
+  const base = await run.startServer(sfuBin, srcDir);
+  const { port } = run;
   await run.launchBrowser();
   const nsBase = `http://${net.rootIp}:${port}`;
   const { chromium } = createRequire(import.meta.url)('playwright-core');
   held.browser = await launchBrowserIn(net, chromium,
     [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${nsBase}`]);
 
-  const ann = await run.open('ann', `${base}/?room=reach&name=ann`, { initScript: captureScript });
+  const ann = await run.open('ann', `${base}/?room=reach&name=ann`);
   await joined(ann);
-  const tcp = await openWith(run, held.browser, 'tcp', `${nsBase}/?room=reach&name=tcp`, { initScript: captureScript });
+  const tcp = await openWith(run, held.browser, 'tcp', `${nsBase}/?room=reach&name=tcp`);
   await joined(tcp);
   await Promise.all([expectPeers(ann, [tcp]), expectPeers(tcp, [ann])]);
   const rates = await Promise.all([expectMedia(ann, [tcp], 25000), expectMedia(tcp, [ann], 25000)]);

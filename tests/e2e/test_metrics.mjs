@@ -2,10 +2,14 @@
 // room; once both decode each other's video, /metrics (Prometheus text format 0.0.4, parsed and
 // checked for well-formedness) must show 1 room, 2 participants, 2 publishers, 4 subscriptions
 // (each sees the other's audio and video), RTP in and out, a keyframe request sent to the
-// publishers, CPU time; counters only grow. Then one leaves and the gauges drop.
+// publishers, CPU time; counters only grow. Then one leaves and the gauges drop. The server runs with
+// [limits] max_bitrate_kbps = 120, below what Chromium's fake camera sends (about 190 kbit/s): the video
+// each receives must settle under that cap (docs/deploy.md), still moving.
 // Usage: node tests/e2e/test_metrics.mjs <path-to-sfu-binary> <source-dir>
+import fs from 'node:fs';
+
 import {
-  Run, assert, expectMedia, expectPeers, joined, poll, sleep,
+  Run, assert, expectMedia, expectPeers, joined, poll, sleep, steadyMedia, testConfig,
 } from './harness.mjs';
 
 const [sfuBin, srcDir] = process.argv.slice(2);
@@ -15,6 +19,7 @@ if (!sfuBin || !srcDir) {
 }
 
 const run = new Run('test_metrics', 150000);
+const CAP_KBPS = 120;
 
 // ---- Prometheus text format 0.0.4 ----
 // Returns { families: Map(name -> {type, help, samples: [{name, labels, value}]}), series: Map(key -> value) }.
@@ -164,7 +169,9 @@ async function gauges(base, want, what, timeout = 10000) {
 }
 
 await run.main(async () => {
-  const base = await run.startServer(sfuBin, srcDir);
+  const { dir, file } = testConfig(srcDir, { max_bitrate_kbps: CAP_KBPS });
+  run.extraCleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const base = await run.startServer(sfuBin, srcDir, null, { conf: file });
   const { port } = run;
 
   // An idle server: well-formed, all zero.
@@ -187,6 +194,13 @@ await run.main(async () => {
   for (const p of [ann, bob]) await joined(p);
   await Promise.all([expectPeers(ann, [bob]), expectPeers(bob, [ann])]);
   const rates = await Promise.all([expectMedia(ann, [bob]), expectMedia(bob, [ann])]);
+  // The bitrate cap reaches the publishers: over a steady window (past the first seconds, when the
+  // uncapped fake camera runs at about 180-190 kbit/s) each video stays under it, and still plays.
+  const steady = await steadyMedia([ann, bob]);
+  for (const [pair, r] of Object.entries(steady)) {
+    assert(r.videoKbps <= CAP_KBPS * 1.1, `${pair}: video at ${r.videoKbps} kbit/s with max_bitrate_kbps = ${CAP_KBPS}`);
+  }
+  run.log(`max_bitrate_kbps ${CAP_KBPS}: ${JSON.stringify(steady)}`);
   run.log(`both decode: ann <- ${JSON.stringify(rates[0])}, bob <- ${JSON.stringify(rates[1])}`);
 
   // Both decode video: the gauges must say so (within one snapshot period or two).

@@ -202,6 +202,7 @@ static void window_end(pass *ps, int64_t now, bench_result *r) {
 /* Streams delivered vs expected: every joined participant should receive
  * most of each kind each other joined publisher of its room sends. */
 static void count_streams(pass *ps, bench_result *r) {
+  int64_t now = g_get_monotonic_time();
   r->streams_expected = r->streams_delivered = 0;
   for (guint i = 0; i < ps->peers->len; i++) {
     bench_peer *p = g_ptr_array_index(ps->peers, i);
@@ -215,7 +216,7 @@ static void count_streams(pass *ps, bench_result *r) {
         for (guint s = 0; s < p->streams->len; s++) {
           bench_rstream *st = g_ptr_array_index(p->streams, s);
           if (st->video == (k == 1) && !strcmp(st->pub_id, q->id) &&
-              bench_rstream_delivered(st, q->snd[k].pkts)) {
+              bench_rstream_delivered(st, q->snd[k].pkts, q->t_up, now)) {
             r->streams_delivered++;
             break;
           }

@@ -114,13 +114,17 @@ bool bench_rstream_wants_pli(bench_rstream *s, int64_t now_us) {
 }
 
 /* Delivered means what a viewer would call working, not one packet: the
- * subscriber received most (90 %) of the sequence numbers the server
- * forwarded to it, and that forwarded span is more than half of what the
- * publisher sent (a subscription starts a little after the publisher, so
- * not all of it). */
-bool bench_rstream_delivered(const bench_rstream *s, uint64_t sent_pkts) {
-  if (!s->started || !sent_pkts) return false;
+ * subscriber received 90 % of the sequence numbers the server forwarded to
+ * it, and that forwarded span is 70 % of what the publisher sent while this
+ * subscriber was receiving (the publisher's count, sent_pkts since
+ * sent_since_us, prorated from the stream's first packet to now_us: a
+ * subscription starts a little after its publisher). */
+bool bench_rstream_delivered(const bench_rstream *s, uint64_t sent_pkts, int64_t sent_since_us,
+                             int64_t now_us) {
+  if (!s->started || !sent_pkts || now_us <= sent_since_us) return false;
   uint64_t span = s->ext_max - s->ext_first + 1;
   uint64_t got = s->pkts < span ? s->pkts : span;
-  return got * 10 >= span * 9 && span * 2 > sent_pkts;
+  int64_t rx_us = now_us - (s->first_us > sent_since_us ? s->first_us : sent_since_us);
+  double expected = (double)sent_pkts * (double)rx_us / (double)(now_us - sent_since_us);
+  return got * 10 >= span * 9 && (double)span >= 0.7 * expected;
 }

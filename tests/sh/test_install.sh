@@ -17,7 +17,7 @@ lib_init install
 SFU=$(readlink -f "${1:?usage: test_install.sh <sfu-binary> <source-dir>}")
 SRC=$(readlink -f "${2:?usage: test_install.sh <sfu-binary> <source-dir>}")
 BUILD=$(dirname "$(dirname "$SFU")")
-# The steps' own time limits (install 60 + 60, configure 60, build 240, cpack 60 s) stay under the ctest
+# The steps' own time limits (install 60 + 60, configure 60, build 240, cpack 120 s) stay under the ctest
 # timeout (tests/CMakeLists.txt: 600 s), so a step that hangs is named.
 
 # serve_check LABEL BIN WEBDIR ARGS...: start BIN with ARGS; GET / must be WEBDIR/index.html
@@ -125,7 +125,7 @@ if ! timeout 240 cmake --build "$pb" --target sfu-server -j"$(nproc)" >"$tmp/b-b
   finish
 fi
 ok "B: packaging build (SFU_INSTALL_LAYOUT=ON, prefix /usr) of sfu-server"
-if (cd "$pb" && timeout 60 cpack -G DEB >"$tmp/b-cpack.log" 2>&1); then
+if (cd "$pb" && timeout 120 cpack -G DEB >"$tmp/b-cpack.log" 2>&1); then
   deb=$(ls "$pb"/sfu_*.deb 2>/dev/null | head -1)
 else
   deb=""

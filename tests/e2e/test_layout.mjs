@@ -5,8 +5,8 @@
 // their tiles show avatars), so the test costs one page.
 // Usage: node tests/e2e/test_layout.mjs <path-to-sfu-binary> <source-dir>
 import fs from 'node:fs';
-import { Run, assert, expectPeers, freePort, poll } from './harness.mjs';
-import { joinRoom, reexecIfNeeded, startServerWithConfig, writeConfig } from './wsclient.mjs';
+import { Run, assert, expectPeers, poll } from './harness.mjs';
+import { joinRoom, reexecIfNeeded, startServerWithConfig, testConfig } from './wsclient.mjs';
 
 if (reexecIfNeeded()) process.exitCode = 0;
 else {
@@ -17,10 +17,10 @@ else {
   }
   const run = new Run('test_layout', 120000);
   await run.main(async () => {
-    const port = await freePort();
-    const conf = writeConfig(srcDir, { joins_per_sec_per_ip: '500' });
+    const conf = testConfig(srcDir, { joins_per_sec_per_ip: '500' });
     run.extraCleanups.push(() => fs.rmSync(conf.dir, { recursive: true, force: true }));
-    const base = await startServerWithConfig(run, sfuBin, srcDir, port, conf.file);
+    const base = await startServerWithConfig(run, sfuBin, srcDir, null, conf.file);
+    const { port } = run;
     await run.launchBrowser();
     const ws = `ws://127.0.0.1:${port}/ws`;
     const ann = await run.open('ann', `${base}/?room=lay&name=ann`);

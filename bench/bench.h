@@ -175,9 +175,9 @@ size_t bench_rstream_nacks(bench_rstream *s, int64_t now_us, uint16_t *out, size
 /* True when a video packet has been missing > 500 ms (PLI, at most once a second). */
 bool bench_rstream_wants_pli(bench_rstream *s, int64_t now_us);
 /* True when s received most of what its publisher sent (sent_pkts packets since sent_since_us) while s was
- * receiving. */
+ * receiving; link_drops: behind a simulated link, whose drops do not count against the server. */
 bool bench_rstream_delivered(const bench_rstream *s, uint64_t sent_pkts, int64_t sent_since_us,
-                             int64_t now_us);
+                             int64_t now_us, bool link_drops);
 
 /* ---- bench_sdp.c: the SDP a browser would send ---- */
 

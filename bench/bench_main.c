@@ -216,7 +216,7 @@ static void count_streams(pass *ps, bench_result *r) {
         for (guint s = 0; s < p->streams->len; s++) {
           bench_rstream *st = g_ptr_array_index(p->streams, s);
           if (st->video == (k == 1) && !strcmp(st->pub_id, q->id) &&
-              bench_rstream_delivered(st, q->snd[k].pkts, q->t_up, now)) {
+              bench_rstream_delivered(st, q->snd[k].pkts, q->t_up, now, p->cc != NULL)) {
             r->streams_delivered++;
             break;
           }

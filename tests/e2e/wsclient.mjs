@@ -237,7 +237,8 @@ export async function openJoined(run, name, url, { tries = 6, timeout = 15000 } 
     let last;
     const deadline = Date.now() + timeout;
     while (Date.now() < deadline) {
-      last = await p.page.evaluate(() => ({ state: window.sfu.state, id: window.sfu.id, errors: window.sfu.errors }));
+      // (window.sfu is there once the page's module ran: a loaded machine may take a while.)
+      last = await p.page.evaluate(() => ({ state: window.sfu?.state, id: window.sfu?.id, errors: window.sfu?.errors ?? [] }));
       if (last.state === 'joined' && last.id) return { p, view: last };
       if (last.state === 'error' || last.errors.length) break;
       await sleep(200);

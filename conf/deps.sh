@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential cmake pkg-config libnice-dev libsrtp2-dev libssl-dev libwebsockets-dev
-  libjansson-dev libglib2.0-dev libsystemd-dev libusrsctp-dev)
+  libjansson-dev libglib2.0-dev libsystemd-dev libusrsctp-dev liburing-dev)
 # systemd: systemd-analyze for tests/sh/test_systemd_unit.sh (offline; no running systemd needed).
 # python3: tests/sh/watchdog_probe.py (systemd's notify socket, a thread stopped with ptrace).
 TEST_PKGS=(libcmocka-dev libclang-rt-14-dev chromium firefox-esr ffmpeg clang iproute2 curl procps systemd nftables coturn

@@ -55,6 +55,18 @@ static int add_default_addresses(NiceAgent *agent, char *err, size_t errlen) {
   return rc;
 }
 
+/* ICE-lite (RFC 8445 section 2.5): the agent only answers checks and takes
+ * the pair the remote nominates; the remote (a browser: always a full
+ * agent) is controlling on both connections, so it nominates at its first
+ * successful check instead of waiting for our checks and a nomination
+ * round. Only for hosts whose candidates the browser can reach (a lite
+ * agent never discovers a path itself). */
+static NiceAgentOption agent_options(const tp_peer_config *cfg) {
+  NiceAgentOption o = NICE_AGENT_OPTION_ICE_TRICKLE;
+  if (cfg->ice_lite) o |= NICE_AGENT_OPTION_LITE_MODE;
+  return o;
+}
+
 int tp_ice_agent_new(NiceAgent **out, guint *stream_id, const tp_peer_config *cfg, char *err, size_t errlen) {
   *out = NULL;
   /* No NICE_AGENT_OPTION_CONSENT_FRESHNESS: libnice 0.1.21 sends one
@@ -63,13 +75,13 @@ int tp_ice_agent_new(NiceAgent **out, guint *stream_id, const tp_peer_config *cf
    * lossy link. libnice still answers the browser's checks; vanished peers
    * are caught by the traffic watchdog (tp_peer consent_timeout_s, and the
    * signaling layer's) and by WebSocket pings. */
-  NiceAgent *agent = nice_agent_new_full(cfg->ctx, NICE_COMPATIBILITY_RFC5245, NICE_AGENT_OPTION_ICE_TRICKLE);
+  NiceAgent *agent = nice_agent_new_full(cfg->ctx, NICE_COMPATIBILITY_RFC5245, agent_options(cfg));
   if (!agent) {
     snprintf(err, errlen, "nice_agent_new_full failed");
     return -ENOMEM;
   }
   g_object_set(agent, "upnp", FALSE, "ice-tcp", (gboolean)cfg->ice_tcp, "ice-udp", TRUE, "controlling-mode",
-               (gboolean)cfg->ice_controlling, NULL);
+               (gboolean)(cfg->ice_controlling && !cfg->ice_lite), NULL);
   int rc = 0;
   if (cfg->addrs) {
     for (size_t i = 0; cfg->addrs[i] && rc == 0; i++)

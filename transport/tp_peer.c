@@ -29,6 +29,7 @@
 #include "tp_dtls.h"
 #include "tp_ice.h"
 #include "tp_peer_debug.h"
+#include "tp_send.h"
 #include "tp_srtp.h"
 
 #define TP_MAX_EARLY_CANDIDATES 64
@@ -75,6 +76,10 @@ struct tp_peer {
   int tx_fd;
   struct sockaddr_storage tx_addr;
   socklen_t tx_addrlen;
+  tp_sender *sender; /* borrowed; NULL = one sendto per packet */
+  tp_peer_times times;
+  tp_send_link send_link;
+  GPtrArray *held; /* GBytes*, DTLS datagrams sent before ICE had a pair; NULL = none */
 };
 
 const char *tp_state_name(tp_state st) {
@@ -112,8 +117,15 @@ static void stop_timers(tp_peer *p) {
   drop_source(&p->consent_timer);
 }
 
+static void drop_held(tp_peer *p) {
+  if (p->held) g_ptr_array_free(p->held, TRUE);
+  p->held = NULL;
+}
+
 static void destroy(tp_peer *p, bool defer_agent_unref) {
   stop_timers(p);
+  drop_held(p);
+  tp_sender_release(p->sender, &p->send_link);
   if (p->tx_sock) g_object_unref(p->tx_sock);
   p->tx_sock = NULL;
   p->tx_fd = -1;
@@ -150,6 +162,14 @@ static void leave(tp_peer *p) {
 
 static gboolean consent_tick(gpointer data);
 
+static void log_times(const tp_peer *p) {
+  const tp_peer_times *t = &p->times;
+#define REL(x) (t->x ? (double)(t->x - t->created) / 1000.0 : -1.0)
+  g_debug("%s: timeline (ms from creation): remote %.1f, ICE up %.1f, first DTLS %.1f, connected %.1f",
+          p->name, REL(remote), REL(ice_up), REL(dtls_first), REL(connected));
+#undef REL
+}
+
 static void set_state(tp_peer *p, tp_state st, const char *why) {
   if (p->freeing || p->state == st || p->state == TP_STATE_FAILED || p->state == TP_STATE_CLOSED) return;
   tp_state old = p->state;
@@ -160,6 +180,10 @@ static void set_state(tp_peer *p, tp_state st, const char *why) {
   else
     g_message("%s: %s -> %s (%s)", p->name, tp_state_name(old), tp_state_name(st), why);
   if (st == TP_STATE_FAILED || st == TP_STATE_CLOSED) stop_timers(p);
+  if (st == TP_STATE_CONNECTED) {
+    p->times.connected = g_get_monotonic_time();
+    log_times(p);
+  }
   if (st == TP_STATE_CONNECTED && p->consent_timeout_s) {
     p->consent_seen = p->rx_datagrams;
     p->consent_timer = g_timeout_source_new(1000);
@@ -186,12 +210,39 @@ static gboolean consent_tick(gpointer data) {
 
 /* ---- DTLS ---- */
 
+/* A flight that finds no ICE pair yet (the remote's ClientHello came over a
+ * pair its side already uses, ours not yet) is held and sent the moment the
+ * pair is up, not at the next retransmission timer (50 ms, then doubling).
+ * Bounded: a flight is a handful of datagrams; the latest are kept. */
+#define HELD_MAX 8
+
+static void hold_datagram(tp_peer *p, const uint8_t *buf, size_t len) {
+  if (!p->held) p->held = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+  if (p->held->len == HELD_MAX) g_ptr_array_remove_index(p->held, 0);
+  g_ptr_array_add(p->held, g_bytes_new(buf, len));
+}
+
+static void send_held(tp_peer *p) {
+  if (!p->held) return;
+  GPtrArray *h = p->held;
+  p->held = NULL;
+  guint sent = 0;
+  for (guint i = 0; i < h->len; i++) {
+    gsize len;
+    const gchar *d = g_bytes_get_data(g_ptr_array_index(h, i), &len);
+    if (nice_agent_send(p->agent, p->stream_id, 1, (guint)len, d) == (gint)len) sent++;
+  }
+  g_debug("%s: %u of %u held DTLS datagram(s) sent as ICE came up", p->name, sent, h->len);
+  g_ptr_array_free(h, TRUE);
+}
+
 static int dtls_send(void *ud, const uint8_t *buf, size_t len) {
   tp_peer *p = ud;
+  if (!p->times.dtls_first) p->times.dtls_first = g_get_monotonic_time();
   gint n = nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)buf);
   if (n == (gint)len) return 0;
-  /* Handshake-only path. Before ICE selects a pair: DTLS retransmits. */
-  g_debug("%s: DTLS datagram of %zu bytes not sent", p->name, len);
+  if (!p->ice_up) hold_datagram(p, buf, len);
+  g_debug("%s: DTLS datagram of %zu bytes not sent%s", p->name, len, p->ice_up ? "" : " (held for ICE)");
   return -EAGAIN;
 }
 
@@ -317,6 +368,7 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
     }
   } else if (kind == TP_PKT_DTLS) {
     if (p->state == TP_STATE_FAILED || p->state == TP_STATE_CLOSED) return;
+    if (!p->times.dtls_first) p->times.dtls_first = g_get_monotonic_time();
     enter(p);
     uint64_t dropped = tp_dtls_dropped(p->dtls);
     tp_dtls_result r = tp_dtls_feed(p->dtls, pkt, n);
@@ -333,6 +385,7 @@ static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint
 /* The socket and address media go to: the selected pair's, when it is a
  * plain UDP pair; otherwise (none yet) nice_agent_send. */
 static void update_tx_path(tp_peer *p) {
+  tp_sender_release(p->sender, &p->send_link);
   if (p->tx_sock) g_object_unref(p->tx_sock);
   p->tx_sock = NULL;
   p->tx_fd = -1;
@@ -415,6 +468,7 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
   enter(p);
   if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
     if (!p->ice_up) {
+      if (!p->times.ice_up) p->times.ice_up = g_get_monotonic_time();
       g_message("%s: ICE connected", p->name);
       grow_socket_buffers(p);
     }
@@ -422,6 +476,7 @@ static void on_component_state(NiceAgent *agent, guint stream_id, guint componen
     p->ice_up = p->ice_was_up = true;
     p->restarting = false;
     update_tx_path(p);
+    send_held(p);
     if (p->dtls_client && !p->dtls_started && p->state == TP_STATE_CONNECTING) {
       p->dtls_started = true;
       on_dtls_result(p, tp_dtls_start(p->dtls));
@@ -503,6 +558,8 @@ int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs
   }
   tp_peer *p = g_new0(tp_peer, 1);
   p->tx_fd = -1;
+  p->sender = cfg->sender;
+  p->times.created = g_get_monotonic_time();
   p->ctx = cfg->ctx;
   if (cbs) p->cbs = *cbs;
   p->ud = ud;
@@ -542,7 +599,10 @@ int tp_peer_new(tp_peer **out, const tp_peer_config *cfg, const tp_peer_cbs *cbs
     g_source_attach(p->gather_idle, p->ctx);
   }
   g_message("%s: new transport, %u host candidate(s), ICE %s, DTLS %s", p->name, n,
-            cfg->ice_controlling ? "controlling" : "controlled", cfg->dtls_client ? "client" : "server");
+            cfg->ice_lite          ? "lite"
+            : cfg->ice_controlling ? "controlling"
+                                   : "controlled",
+            cfg->dtls_client ? "client" : "server");
   *out = p;
   return 0;
 }
@@ -558,6 +618,9 @@ tp_state tp_peer_state(const tp_peer *p) {
 }
 tp_failure tp_peer_failure(const tp_peer *p) {
   return p->failure;
+}
+const tp_peer_times *tp_peer_get_times(const tp_peer *p) {
+  return &p->times;
 }
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p) {
   return &p->stats;
@@ -603,6 +666,7 @@ int tp_peer_set_remote(tp_peer *p, const char *ufrag, const char *pwd, const cha
   p->remote_ufrag = g_strdup(ufrag);
   p->remote_pwd = g_strdup(pwd);
   p->remote_set = true;
+  p->times.remote = g_get_monotonic_time();
   enter(p);
   set_state(p, TP_STATE_CONNECTING, "remote description set");
   if (!p->freeing && p->early) {
@@ -713,13 +777,26 @@ void tp_peer_remote_candidates_done(tp_peer *p) {
   leave(p);
 }
 
-static int send_media(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t cap) {
-  if (p->state != TP_STATE_CONNECTED) return -EAGAIN;
-  int rc = tp_srtp_protect(&p->srtp, rtcp, pkt, &len, cap);
-  if (rc != 0) {
-    p->stats.srtp_out_errors++;
-    return rc;
+/* Through the sender: the packet is encrypted into the sender's next buffer
+ * (copied there first unless the caller wrote it there) and leaves with the
+ * batch. */
+static int send_batched(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t cap) {
+  size_t bcap;
+  uint8_t *buf = tp_sender_buf(p->sender, &bcap);
+  if (buf != pkt) {
+    if (len > bcap) return -ENOSPC;
+    memcpy(buf, pkt, len);
   }
+  int rc = tp_srtp_protect(&p->srtp, rtcp, buf, &len, cap < bcap ? cap : bcap);
+  if (rc != 0) return rc;
+  tp_sender_commit(p->sender, &p->send_link, p->tx_fd, &p->tx_addr, p->tx_addrlen, len,
+                   &p->stats.send_errors);
+  return (int)len;
+}
+
+static int send_direct(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t cap) {
+  int rc = tp_srtp_protect(&p->srtp, rtcp, pkt, &len, cap);
+  if (rc != 0) return rc;
   gssize n = p->tx_fd >= 0
                  ? sendto(p->tx_fd, pkt, len, MSG_DONTWAIT, (struct sockaddr *)&p->tx_addr, p->tx_addrlen)
                  : nice_agent_send(p->agent, p->stream_id, 1, (guint)len, (const gchar *)pkt);
@@ -727,11 +804,23 @@ static int send_media(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t ca
     p->stats.send_errors++;
     return -EIO;
   }
+  return (int)len;
+}
+
+static int send_media(tp_peer *p, bool rtcp, uint8_t *pkt, size_t len, size_t cap) {
+  if (p->state != TP_STATE_CONNECTED) return -EAGAIN;
+  int n =
+      p->sender && p->tx_fd >= 0 ? send_batched(p, rtcp, pkt, len, cap) : send_direct(p, rtcp, pkt, len, cap);
+  if (n == -EIO) return n;
+  if (n < 0) {
+    p->stats.srtp_out_errors++;
+    return n;
+  }
   if (rtcp)
     p->stats.rtcp_out++;
   else
     p->stats.rtp_out++;
-  p->stats.bytes_out += len;
+  p->stats.bytes_out += (uint64_t)n;
   return 0;
 }
 
@@ -760,7 +849,8 @@ const char *tp_peer_debug_ice_state(const tp_peer *p) {
 void tp_peer_free(tp_peer *p) {
   if (!p || p->freeing) return;
   p->freeing = true;
-  if (p->dtls) tp_dtls_close(p->dtls); /* close_notify if the handshake completed */
+  tp_sender_release(p->sender, &p->send_link); /* queued media before the close_notify */
+  if (p->dtls) tp_dtls_close(p->dtls);         /* close_notify if the handshake completed */
   silence(p);
   if (p->depth == 0) destroy(p, false);
 }

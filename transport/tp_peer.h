@@ -74,6 +74,14 @@ typedef struct {
   /* ICE-TCP (RFC 6544): also listen on TCP and announce passive TCP host
    * candidates, for browsers whose UDP is blocked (they only do active TCP). */
   bool ice_tcp;
+  /* Batched sends (tp_send.h): media leaves with the sender's batch, once
+   * per main-loop wake-up. Borrowed, must outlive the peer, same context.
+   * NULL = one sendto per packet. */
+  struct tp_sender *sender;
+  /* ICE-lite (RFC 8445 2.5): answer checks only, never controlling (the
+   * remote must be a full agent and reach our host candidates); the SDP
+   * must then say a=ice-lite. ice_controlling is ignored. */
+  bool ice_lite;
 } tp_peer_config;
 
 /* Counters, read by stats/metrics (control plane). */
@@ -144,7 +152,10 @@ int tp_peer_add_remote_candidate(tp_peer *p, const char *cand, char *err, size_t
  * once every pair has failed (with trickle ICE it otherwise waits). */
 void tp_peer_remote_candidates_done(tp_peer *p);
 
-/* Encrypts pkt in place (cap >= len + TP_SRTP_TRAILER_MAX) and sends it.
+/* Encrypts pkt in place (cap >= len + TP_SRTP_TRAILER_MAX) and sends it;
+ * with a sender (tp_peer_config.sender) it is encrypted into the sender's
+ * next buffer and queued (pkt is left as it was, unless pkt is that buffer:
+ * tp_sender_buf), and a send error is counted in send_errors at the flush.
  * Returns 0, -EAGAIN (not connected yet; dropped) or another negative code.
  * Never allocates, never logs. */
 int tp_peer_send_rtp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
@@ -155,6 +166,18 @@ int tp_peer_send_rtcp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap);
  * connected), -EMSGSIZE (over 16 KiB) or -EIO. */
 void tp_peer_set_app_data_cb(tp_peer *p, void (*fn)(void *ud, const uint8_t *buf, size_t len), void *ud);
 int tp_peer_send_app_data(tp_peer *p, const uint8_t *buf, size_t len);
+
+/* When the connection reached each step (g_get_monotonic_time µs, 0 = not
+ * yet): where a join's milliseconds go. Logged at debug level once
+ * CONNECTED. */
+typedef struct {
+  int64_t created;    /* tp_peer_new */
+  int64_t remote;     /* tp_peer_set_remote */
+  int64_t ice_up;     /* first pair usable */
+  int64_t dtls_first; /* first DTLS datagram sent or received */
+  int64_t connected;  /* DTLS done, SRTP keyed */
+} tp_peer_times;
+const tp_peer_times *tp_peer_get_times(const tp_peer *p);
 
 tp_state tp_peer_state(const tp_peer *p);
 tp_failure tp_peer_failure(const tp_peer *p);

@@ -157,6 +157,7 @@ int sfu_router_add_transport(sfu_router *r, sfu_id id, const sfu_transport_param
       .consent_timeout_s = 0, /* the router's watchdog: it knows who should be heard */
       .nat_public_ip = e->nat_public_ip,
       .ice_tcp = e->ice_tcp,
+      .sender = e->sender,
       .log_name = prm->log_name[0] ? prm->log_name : NULL,
   };
   tp_peer_cbs cbs = {.on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_state = on_state};

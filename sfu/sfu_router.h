@@ -28,6 +28,7 @@ typedef struct {
   sfu_counters ctr;
   uint64_t srtp_errors_closed; /* SRTP errors of transports already gone */
   uint8_t *scratch_rtp, *scratch_rtcp;
+  struct tp_sender *sender; /* batched sends of every transport; NULL = one sendto per packet */
   /* Every object by id, for the worker's commands (borrowed values). */
   GHashTable *transports, *producers, *consumers;
   void (*emit)(void *ud, const sfu_event *ev);

@@ -8,6 +8,7 @@
 #include "sfu.h"
 #include "sfu_consumer.h"
 #include "sfu_router.h"
+#include "tp_send.h"
 
 #define TICK_MS 20
 #define SNAPSHOT_MS 500
@@ -342,6 +343,18 @@ void sfu_worker_get_stats(sfu_worker *w, sfu_worker_stats *out) {
   g_mutex_unlock(&w->snap_mu);
 }
 
+/* Sends are batched per wake-up (tp_send.h), io_uring where the kernel
+ * allows it. SFU_SEND=direct|mmsg|uring in the environment picks another
+ * way, for A/B benchmarks. */
+static void start_sender(sfu_env *e) {
+  tp_send_mode mode = TP_SEND_URING;
+  const char *env = g_getenv("SFU_SEND");
+  if (env && tp_send_mode_parse(env, &mode) != 0) g_warning("SFU_SEND=%s: not direct, mmsg or uring", env);
+  char err[128];
+  if (mode != TP_SEND_DIRECT && tp_sender_new(&e->sender, e->ctx, mode, err, sizeof err) != 0)
+    g_warning("batched sends off: %s", err);
+}
+
 static GSource *timer(sfu_worker *w, guint ms, GSourceFunc fn) {
   GSource *s = g_timeout_source_new(ms);
   g_source_set_callback(s, fn, w, NULL);
@@ -366,6 +379,7 @@ int sfu_worker_new(sfu_worker **out, const sfu_worker_config *cfg, char *err, si
   e->consent_limit_us = (int64_t)cfg->consent_timeout_s * G_USEC_PER_SEC;
   e->scratch_rtp = g_malloc0(SFU_SCRATCH_BYTES);
   e->scratch_rtcp = g_malloc0(SFU_SCRATCH_BYTES);
+  start_sender(e);
   e->transports = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->producers = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->consumers = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -409,6 +423,7 @@ void sfu_worker_free(sfu_worker *w) {
   /* Let libnice's deferred unrefs and closes run before the context goes. */
   while (g_main_context_iteration(w->env.ctx, FALSE))
     ;
+  tp_sender_free(w->env.sender);
   g_hash_table_destroy(w->routers);
   g_hash_table_destroy(w->env.transports);
   g_hash_table_destroy(w->env.producers);

@@ -242,6 +242,7 @@ typedef struct {
   bench_hist delay;
   bool measuring;  /* inside a measured window: delay samples count */
   GArray *join_ms; /* double: WebSocket open -> first media packet */
+  GArray *join_tl; /* double[BENCH_TL_N] per participant: the timeline (bench_peer_timeline) */
   unsigned joins_attempted, joins_ok, joins_failed, drops;
   unsigned verbose;
   unsigned errors_logged;
@@ -251,6 +252,16 @@ typedef struct {
 } bench_run;
 
 typedef enum { BP_IDLE = 0, BP_JOINING, BP_UP, BP_FAILED, BP_GONE } bench_peer_state;
+
+enum {
+  BENCH_TL_JOINED,
+  BENCH_TL_OFFER,
+  BENCH_TL_ICE,
+  BENCH_TL_DTLS,
+  BENCH_TL_MEDIA,
+  BENCH_TL_VIDEO,
+  BENCH_TL_N
+};
 
 typedef struct bench_peer {
   bench_run *run;
@@ -262,6 +273,7 @@ typedef struct bench_peer {
   char fail_why[160];
   bench_ws *ws;
   int64_t t_start, t_open, t_up;
+  int64_t t_joined, t_sub_offer, t_sub_up, t_media, t_video; /* join timeline (0 = not yet) */
   int64_t last_rx_us[2]; /* last SRTP/SRTCP packet on sub, pub (diagnostics) */
   bool media_at_join, got_media;
   tp_peer *sub, *pub;
@@ -293,6 +305,9 @@ void bench_peer_tick(bench_peer *p, int64_t now_us, bool media_on);
 void bench_peer_leave(bench_peer *p);
 void bench_peer_free(bench_peer *p);
 void bench_peer_fail(bench_peer *p, const char *why);
+/* Adds p's join timeline to run->join_tl if it joined a room that was
+ * already sending and got media. */
+void bench_peer_timeline(bench_peer *p);
 /* Used by the signaling adapters: */
 int bench_peer_on_sub_offer(bench_peer *p, const char *sdp, char **answer_out);
 int bench_peer_make_pub_offer(bench_peer *p, char **offer_out);
@@ -345,6 +360,11 @@ typedef struct {
   unsigned joins_attempted, joins_ok, joins_failed, drops;
   double join_p50, join_p95, join_p99;
   unsigned join_samples;
+  /* Join timeline, medians in ms from WebSocket open over the participants
+   * that joined a room already sending: joined, sub offer received, sub ICE
+   * up, sub DTLS connected, first media packet, first video packet. */
+  double tl_p50[BENCH_TL_N];
+  unsigned tl_samples;
   unsigned streams_expected, streams_delivered;
   double in_pps, in_kbps, out_pps, out_kbps;
   double loss_before_pct, loss_after_pct;

@@ -39,6 +39,7 @@ bench_churn *bench_churn_new(const bench_run *run, const char *prefix, unsigned 
   memset(&c->run.delay, 0, sizeof c->run.delay);
   c->run.measuring = false;
   c->run.join_ms = g_array_new(FALSE, FALSE, sizeof(double));
+  c->run.join_tl = g_array_new(FALSE, FALSE, sizeof(double) * BENCH_TL_N);
   c->run.joins_attempted = c->run.joins_ok = c->run.joins_failed = c->run.drops = 0;
   c->pool = pool;
   c->rate = rate;
@@ -115,5 +116,6 @@ void bench_churn_free(bench_churn *c) {
   g_free(c->slot);
   g_array_free(c->retired, TRUE);
   g_array_free(c->run.join_ms, TRUE);
+  g_array_free(c->run.join_tl, TRUE);
   g_free(c);
 }

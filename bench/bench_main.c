@@ -242,6 +242,25 @@ static void start_due(pass *ps, int64_t now) {
   }
 }
 
+/* Medians of each step over the participants that joined a sending room. */
+static void join_timeline(pass *ps, bench_result *r) {
+  GArray *tl = ps->run->join_tl;
+  g_array_set_size(tl, 0);
+  for (guint i = 0; i < ps->peers->len; i++)
+    bench_peer_timeline(g_ptr_array_index(ps->peers, i));
+  r->tl_samples = tl->len;
+  GArray *col = g_array_new(FALSE, FALSE, sizeof(double));
+  for (int k = 0; k < BENCH_TL_N; k++) {
+    g_array_set_size(col, 0);
+    for (guint i = 0; i < tl->len; i++) {
+      double v = ((double *)tl->data)[i * BENCH_TL_N + k];
+      if (v >= 0) g_array_append_val(col, v);
+    }
+    r->tl_p50[k] = col->len ? bench_samples_pct(col, 50) : -1;
+  }
+  g_array_free(col, TRUE);
+}
+
 static void finish_joins(pass *ps, bench_result *r) {
   bench_run *run = ps->run;
   r->joins_attempted = run->joins_attempted;
@@ -252,6 +271,7 @@ static void finish_joins(pass *ps, bench_result *r) {
   r->join_p50 = bench_samples_pct(run->join_ms, 50);
   r->join_p95 = bench_samples_pct(run->join_ms, 95);
   r->join_p99 = bench_samples_pct(run->join_ms, 99);
+  join_timeline(ps, r);
 }
 
 static void go(pass *ps, phase ph, int64_t until) {
@@ -815,6 +835,7 @@ int main(int argc, char **argv) {
   run.stamp = o.janus != NULL || o.stamp; /* same packets for both servers */
   run.ctx = g_main_context_default();
   run.join_ms = g_array_new(FALSE, FALSE, sizeof(double));
+  run.join_tl = g_array_new(FALSE, FALSE, sizeof(double) * BENCH_TL_N);
   bench_hist_init(&run.delay);
   GMainLoop *loop = g_main_loop_new(run.ctx, FALSE);
   if (bench_ws_init(loop, o.verbose, err, sizeof err) != 0) {
@@ -861,6 +882,7 @@ int main(int argc, char **argv) {
   g_main_loop_unref(loop);
   bench_hist_free(&run.delay);
   g_array_free(run.join_ms, TRUE);
+  g_array_free(run.join_tl, TRUE);
   tp_cert_free(run.cert);
   bench_clip_free(&run.clip);
   bench_sim_free_clips(&run);

@@ -80,6 +80,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
   if (st == TP_STATE_CONNECTED) {
     if (ref->pc == PC_SUB) {
       p->sub_up = true;
+      p->t_sub_up = now;
     } else {
       p->pub_up = true;
       if (!p->sending && p->state == BP_JOINING) {
@@ -116,8 +117,10 @@ static void on_sub_rtp(bench_peer *p, uint8_t *pkt, size_t len) {
   if (p->cc && !bench_cc_on_rtp(p->cc, pkt, len, now)) return; /* the simulated link dropped it */
   bench_rstream *s = stream_by_ssrc(p, sfu_rd32(pkt + 8));
   if (!s) return;
+  if (!p->t_video && s->video) p->t_video = now;
   if (!p->got_media) {
     p->got_media = true;
+    p->t_media = now;
     if (p->media_at_join && p->t_open) {
       double ms = (double)(now - p->t_open) / 1000.0;
       g_array_append_val(p->run->join_ms, ms);
@@ -166,7 +169,13 @@ static void on_rtcp(void *ud, uint8_t *pkt, size_t len) {
   }
 }
 
-static int ensure_peer(bench_peer *p, int pc, pcref *ref, char *err, size_t errlen) {
+/* An ICE-lite server (a=ice-lite at session level) leaves the controlling
+ * role to us on both connections, as a browser takes it. */
+static bool sdp_ice_lite(const char *sdp) {
+  return strncmp(sdp, "a=ice-lite", 10) == 0 || strstr(sdp, "\na=ice-lite") != NULL;
+}
+
+static int ensure_peer(bench_peer *p, int pc, pcref *ref, bool controlling, char *err, size_t errlen) {
   tp_peer **slot = pc == PC_SUB ? &p->sub : &p->pub;
   if (*slot) return 0;
   char name[48];
@@ -174,7 +183,7 @@ static int ensure_peer(bench_peer *p, int pc, pcref *ref, char *err, size_t errl
   tp_peer_config cfg = {
       .ctx = p->run->ctx,
       .cert = p->run->cert,
-      .ice_controlling = pc == PC_PUB, /* we offer on pub, answer on sub */
+      .ice_controlling = controlling, /* we offer on pub; on sub, when the server is lite */
       .dtls_client = true,
       .addrs = p->run->local_addrs,
       .log_name = name,
@@ -229,7 +238,7 @@ int bench_peer_on_sub_offer(bench_peer *p, const char *sdp, char **answer_out) {
   sig_sdp *o = sig_sdp_new();
   if (!o) return -ENOMEM;
   int rc = sig_sdp_parse(sdp, strlen(sdp), o, err, sizeof err);
-  if (rc == 0) rc = ensure_peer(p, PC_SUB, &((peer_box *)p)->ref[PC_SUB], err, sizeof err);
+  if (rc == 0) rc = ensure_peer(p, PC_SUB, &((peer_box *)p)->ref[PC_SUB], sdp_ice_lite(sdp), err, sizeof err);
   if (rc != 0) {
     log_problem(p, "sub offer: %s%s", err, NULL);
     free(o);
@@ -272,7 +281,7 @@ int bench_peer_on_sub_offer(bench_peer *p, const char *sdp, char **answer_out) {
 int bench_peer_make_pub_offer(bench_peer *p, char **offer_out) {
   char err[256];
   *offer_out = NULL;
-  if (ensure_peer(p, PC_PUB, &((peer_box *)p)->ref[PC_PUB], err, sizeof err) != 0) {
+  if (ensure_peer(p, PC_PUB, &((peer_box *)p)->ref[PC_PUB], true, err, sizeof err) != 0) {
     log_problem(p, "pub transport: %s%s", err, NULL);
     return -EIO;
   }
@@ -328,6 +337,7 @@ static void sfu_on_message(bench_peer *p, json_t *m) {
   const char *sdp = json_string_value(json_object_get(m, "sdp"));
   if (!type) return;
   if (!strcmp(type, "joined")) {
+    p->t_joined = g_get_monotonic_time();
     const char *id = json_string_value(json_object_get(m, "id"));
     g_strlcpy(p->id, id ? id : "", sizeof p->id);
     if (p->pub_audio || p->pub_video) {
@@ -340,6 +350,7 @@ static void sfu_on_message(bench_peer *p, json_t *m) {
       g_free(offer);
     }
   } else if (!strcmp(type, "offer") && pc && !strcmp(pc, "sub") && sdp) {
+    if (!p->t_sub_offer) p->t_sub_offer = g_get_monotonic_time();
     char *answer = NULL;
     if (bench_peer_on_sub_offer(p, sdp, &answer) != 0) {
       bench_peer_fail(p, "cannot answer the sub offer");
@@ -359,6 +370,16 @@ static void sfu_on_message(bench_peer *p, json_t *m) {
     else
       log_problem(p, "%s%s", w, NULL);
   }
+}
+
+void bench_peer_timeline(bench_peer *p) {
+  if (!p->media_at_join || !p->t_open || !p->t_media) return;
+  int64_t ice = p->sub ? tp_peer_get_times(p->sub)->ice_up : 0;
+  int64_t at[BENCH_TL_N] = {p->t_joined, p->t_sub_offer, ice, p->t_sub_up, p->t_media, p->t_video};
+  double ms[BENCH_TL_N];
+  for (int i = 0; i < BENCH_TL_N; i++)
+    ms[i] = at[i] ? (double)(at[i] - p->t_open) / 1000.0 : -1.0;
+  g_array_append_vals(p->run->join_tl, ms, 1);
 }
 
 /* ---- WebSocket callbacks ---- */

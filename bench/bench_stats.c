@@ -93,6 +93,14 @@ void bench_report_table(FILE *f, const bench_result *r, size_t n) {
       snprintf(w->val[i], sizeof w->val[i], "%.0f / %.0f / %.0f", x->join_p50, x->join_p95, x->join_p99);
     else
       snprintf(w->val[i], sizeof w->val[i], "-");
+    w = ROW("join ms: ok/offer/ICE/DTLS/pkt/vid");
+    if (x->tl_samples) {
+      const double *t = x->tl_p50;
+      snprintf(w->val[i], sizeof w->val[i], "%.0f/%.0f/%.0f/%.0f/%.0f/%.0f", t[0], t[1], t[2], t[3], t[4],
+               t[5]);
+    } else {
+      snprintf(w->val[i], sizeof w->val[i], "-");
+    }
     w = ROW("streams delivered / expected");
     snprintf(w->val[i], sizeof w->val[i], "%u / %u", x->streams_delivered, x->streams_expected);
     w = ROW("measured window (s)");
@@ -181,6 +189,12 @@ static json_t *result_json(const bench_result *x) {
   json_object_set_new(o, "joins",
                       json_pack("{s:i, s:i, s:i, s:i}", "attempted", x->joins_attempted, "ok", x->joins_ok,
                                 "failed", x->joins_failed, "dropped", x->drops));
+  json_object_set_new(o, "join_timeline_p50_ms",
+                      json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:i}", "joined", num_or_null(x->tl_p50[0]),
+                                "sub_offer", num_or_null(x->tl_p50[1]), "sub_ice", num_or_null(x->tl_p50[2]),
+                                "sub_connected", num_or_null(x->tl_p50[3]), "first_packet",
+                                num_or_null(x->tl_p50[4]), "first_video", num_or_null(x->tl_p50[5]),
+                                "samples", x->tl_samples));
   json_object_set_new(o, "join_ms",
                       json_pack("{s:o, s:o, s:o, s:i}", "p50", num_or_null(x->join_p50), "p95",
                                 num_or_null(x->join_p95), "p99", num_or_null(x->join_p99), "samples",
@@ -280,6 +294,12 @@ static double g_j50(const bench_result *r) {
 static double g_j95(const bench_result *r) {
   return r->join_samples ? r->join_p95 : -1;
 }
+static double g_tl_conn(const bench_result *r) {
+  return r->tl_samples ? r->tl_p50[BENCH_TL_DTLS] : -1;
+}
+static double g_tl_video(const bench_result *r) {
+  return r->tl_samples ? r->tl_p50[BENCH_TL_VIDEO] : -1;
+}
 static double g_rss(const bench_result *r) {
   return r->server_rss_peak_kb > 0 ? r->server_rss_peak_kb / 1024.0 : -1;
 }
@@ -313,6 +333,8 @@ static const metric metrics[] = {
     {"one-way delay p99 (ms)", "delay_p99_ms", "%.2f", g_d99},
     {"join time p50 (ms)", "join_p50_ms", "%.0f", g_j50},
     {"join time p95 (ms)", "join_p95_ms", "%.0f", g_j95},
+    {"join: sub connected p50 (ms)", "join_sub_connected_p50_ms", "%.0f", g_tl_conn},
+    {"join: first video p50 (ms)", "join_first_video_p50_ms", "%.0f", g_tl_video},
     {"server RSS peak (MiB)", "rss_peak_mib", "%.1f", g_rss},
     {"bench CPU (% of one core)", "bench_cpu_pct", "%.1f", g_bench},
     {"server waiting for a CPU (s)", "server_runq_wait_s", "%.2f", g_swait},

@@ -38,6 +38,7 @@ typedef struct {
   char *turn_username, *turn_password; /* required when turn_urls is set */
   unsigned consent_timeout_s;          /* 30 */
   bool ice_tcp;                        /* true: passive ICE-TCP candidates too (RFC 6544) */
+  bool ice_lite;                       /* true: ICE-lite, the browser controls (RFC 8445 2.5) */
   /* [turn]: TURN with credentials from a secret shared with the TURN server
    * (coturn's use-auth-secret), computed per participant at join */
   char **turn_rest_urls; /* turn:/turns: URLs; NULL = none */

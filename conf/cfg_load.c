@@ -27,6 +27,7 @@ void cfg_defaults(cfg_config *c) {
   c->port_max = 60000;
   c->consent_timeout_s = 30;
   c->ice_tcp = true;
+  c->ice_lite = true;
   c->turn_ttl_s = 86400;
   c->max_rooms = 1000;
   c->max_participants_per_room = 50;
@@ -107,6 +108,7 @@ static const key_spec keys[] = {
     {"ice", "turn_password", K_STR, F(turn_password), 0, 0, cfg_check_any, true},
     {"ice", "consent_timeout_s", K_UINT, F(consent_timeout_s), 5, 3600, NULL, false},
     {"ice", "tcp", K_BOOL, F(ice_tcp), 0, 0, NULL, false},
+    {"ice", "lite", K_BOOL, F(ice_lite), 0, 0, NULL, false},
     {"turn", "urls", K_STRV, F(turn_rest_urls), 0, 0, cfg_check_turn, false},
     {"turn", "secret", K_STR, F(turn_secret), 0, 0, cfg_check_token, true},
     {"turn", "ttl_s", K_UINT, F(turn_ttl_s), 60, 604800, NULL, false},

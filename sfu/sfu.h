@@ -61,7 +61,8 @@ typedef struct {
   char **ice_addrs;          /* borrowed (copied); NULL = automatic */
   const char *nat_public_ip; /* borrowed (copied); NULL = none */
   unsigned port_min, port_max;
-  bool ice_tcp; /* passive ICE-TCP candidates too (RFC 6544) */
+  bool ice_tcp;  /* passive ICE-TCP candidates too (RFC 6544) */
+  bool ice_lite; /* ICE-lite transports: the browser controls (the SDP says a=ice-lite) */
   /* A connected transport that should hear from its peer (it receives media,
    * or it sends media and so gets RTCP) and hears nothing for this long
    * fails with SFU_FAIL_CONSENT; one not connected this long after its
@@ -105,6 +106,7 @@ typedef struct {
 typedef struct {
   char ufrag[64], pwd[128];
   char **cands;
+  bool ice_lite; /* the SDP must say a=ice-lite */
 } sfu_transport_local;
 
 /* Creates the transport (ICE agent gathering, DTLS prepared) and waits for it. */

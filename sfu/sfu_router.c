@@ -158,6 +158,7 @@ int sfu_router_add_transport(sfu_router *r, sfu_id id, const sfu_transport_param
       .nat_public_ip = e->nat_public_ip,
       .ice_tcp = e->ice_tcp,
       .sender = e->sender,
+      .ice_lite = e->ice_lite,
       .log_name = prm->log_name[0] ? prm->log_name : NULL,
   };
   tp_peer_cbs cbs = {.on_rtp = on_rtp, .on_rtcp = on_rtcp, .on_state = on_state};
@@ -169,6 +170,7 @@ int sfu_router_add_transport(sfu_router *r, sfu_id id, const sfu_transport_param
   g_strlcpy(out->ufrag, tp_peer_ufrag(t->peer), sizeof out->ufrag);
   g_strlcpy(out->pwd, tp_peer_pwd(t->peer), sizeof out->pwd);
   out->cands = tp_peer_local_candidates(t->peer);
+  out->ice_lite = e->ice_lite;
   return 0;
 }
 

@@ -23,7 +23,7 @@ typedef struct {
   char **ice_addrs;
   char *nat_public_ip;
   unsigned port_min, port_max;
-  bool ice_tcp;
+  bool ice_tcp, ice_lite;
   int64_t consent_limit_us;
   sfu_counters ctr;
   uint64_t srtp_errors_closed; /* SRTP errors of transports already gone */

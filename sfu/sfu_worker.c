@@ -376,6 +376,7 @@ int sfu_worker_new(sfu_worker **out, const sfu_worker_config *cfg, char *err, si
   e->port_min = cfg->port_min;
   e->port_max = cfg->port_max;
   e->ice_tcp = cfg->ice_tcp;
+  e->ice_lite = cfg->ice_lite;
   e->consent_limit_us = (int64_t)cfg->consent_timeout_s * G_USEC_PER_SEC;
   e->scratch_rtp = g_malloc0(SFU_SCRATCH_BYTES);
   e->scratch_rtcp = g_malloc0(SFU_SCRATCH_BYTES);

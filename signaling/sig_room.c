@@ -104,6 +104,7 @@ void sig_part_local(sig_part *s, int pc, sig_sdp_local *l, const char *setup) {
       .cands = (const char *const *)s->local[pc].cands,
       .session_id = s->sdp_id,
       .session_version = ++s->sdp_ver[pc],
+      .ice_lite = s->local[pc].ice_lite,
   };
 }
 

@@ -97,6 +97,7 @@ typedef struct {
   const char *setup;        /* "passive" in answers, "actpass" in offers */
   const char *const *cands; /* NULL-terminated "candidate:..." values, may be NULL */
   uint64_t session_id, session_version;
+  bool ice_lite; /* a=ice-lite at session level (RFC 8839 5.3) */
 } sig_sdp_local;
 
 /* What the server accepted from a publisher's offer, per m-section. */

@@ -152,8 +152,8 @@ static void write_candidates(sbuf *b, const sig_sdp_local *l) {
 }
 
 static void write_session(sbuf *b, const sig_sdp_local *l) {
-  sb_printf(b, "v=0\r\no=- %" PRIu64 " %" PRIu64 " IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
-            l->session_id, l->session_version);
+  sb_printf(b, "v=0\r\no=- %" PRIu64 " %" PRIu64 " IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n%sa=group:BUNDLE",
+            l->session_id, l->session_version, l->ice_lite ? "a=ice-lite\r\n" : "");
 }
 
 static const char *const video_fb[] = {"nack", "nack pli", "ccm fir"};

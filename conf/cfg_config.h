@@ -44,6 +44,8 @@ typedef struct {
   char **turn_rest_urls; /* turn:/turns: URLs; NULL = none */
   char *turn_secret;     /* required with turn_rest_urls; at least 16 characters */
   unsigned turn_ttl_s;   /* 86400: how long the credentials are valid */
+  /* [signaling] */
+  unsigned resume_grace_s; /* 15: a dropped WebSocket may resume this long; 0 = off */
   /* [limits] */
   unsigned max_rooms;                  /* 1000 */
   unsigned max_participants_per_room;  /* 50 */

@@ -29,6 +29,7 @@ void cfg_defaults(cfg_config *c) {
   c->ice_tcp = true;
   c->ice_lite = true;
   c->turn_ttl_s = 86400;
+  c->resume_grace_s = 15;
   c->max_rooms = 1000;
   c->max_participants_per_room = 50;
   c->max_publishers_per_room = 50;
@@ -112,6 +113,7 @@ static const key_spec keys[] = {
     {"turn", "urls", K_STRV, F(turn_rest_urls), 0, 0, cfg_check_turn, false},
     {"turn", "secret", K_STR, F(turn_secret), 0, 0, cfg_check_token, true},
     {"turn", "ttl_s", K_UINT, F(turn_ttl_s), 60, 604800, NULL, false},
+    {"signaling", "resume_grace_s", K_UINT, F(resume_grace_s), 0, 600, NULL, false},
     {"limits", "max_rooms", K_UINT, F(max_rooms), 1, 1000000, NULL, false},
     {"limits", "max_participants_per_room", K_UINT, F(max_participants_per_room), 1, 10000, NULL, false},
     {"limits", "max_publishers_per_room", K_UINT, F(max_publishers_per_room), 1, 10000, NULL, false},
@@ -129,7 +131,8 @@ static const key_spec keys[] = {
 };
 #undef F
 
-static const char *const groups[] = {"server", "ice", "turn", "limits", "log", "metrics", "auth"};
+static const char *const groups[] = {"server", "ice", "turn",    "signaling",
+                                     "limits", "log", "metrics", "auth"};
 
 static const key_spec *find_key(const char *group, const char *key) {
   for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
@@ -369,7 +372,8 @@ static int load(GKeyFile *kf, const cfg_src *s, cfg_config *c) {
   char **gs = g_key_file_get_groups(kf, NULL);
   for (size_t i = 0; gs[i] && !rc; i++) {
     if (!known_group(gs[i])) {
-      rc = cfg_report(s, gs[i], NULL, "unknown group (known: server, ice, turn, limits, log, metrics, auth)");
+      rc = cfg_report(s, gs[i], NULL,
+                      "unknown group (known: server, ice, turn, signaling, limits, log, metrics, auth)");
       break;
     }
     char **ks = g_key_file_get_keys(kf, gs[i], NULL, NULL);

@@ -216,6 +216,10 @@ static void start_app(server *sv, const cfg_config *cfg, const tp_cert *cert, ch
       .ice_servers_json_urls = ice_urls,
       .turn_username = cfg->turn_username,
       .turn_password = cfg->turn_password,
+      .turn_rest_urls = cfg->turn_rest_urls,
+      .turn_secret = cfg->turn_secret,
+      .turn_ttl_s = cfg->turn_ttl_s,
+      .resume_grace_s = cfg->resume_grace_s,
   };
   sv->app = sig_app_new(&acfg);
 }

@@ -116,6 +116,19 @@ int sfu_worker_transport_create(sfu_worker *w, sfu_id router, sfu_id id, const s
  * validated by the caller): connectivity checks start. */
 void sfu_worker_transport_connect(sfu_worker *w, sfu_id id, const char *ufrag, const char *pwd,
                                   const char *fingerprint);
+/* ICE restart (RFC 8445 9) on the same transport, keeping DTLS and SRTP.
+ * Ours: new local credentials into out (ufrag, pwd; cands NULL: they stay
+ * as they were), then the remote's new ones come with
+ * sfu_worker_transport_remote_ice and its candidates as usual. Waits.
+ * 0, or -ENOENT / -EINVAL / -EIO with err set. */
+int sfu_worker_transport_restart_ice(sfu_worker *w, sfu_id id, sfu_transport_local *out, char *err,
+                                     size_t errlen);
+/* The remote's ICE credentials from a later description of an already
+ * connected transport. Unchanged: 0. New (the remote restarted): if we had
+ * not, we restart too and return 1 with our new credentials in out (they go
+ * into the answer). Waits. <0 with err set on failure. */
+int sfu_worker_transport_remote_ice(sfu_worker *w, sfu_id id, const char *ufrag, const char *pwd,
+                                    sfu_transport_local *out, char *err, size_t errlen);
 /* A trickled remote candidate ("candidate:..."), or NULL for end-of-candidates. */
 void sfu_worker_transport_add_candidate(sfu_worker *w, sfu_id id, const char *cand);
 void sfu_worker_transport_close(sfu_worker *w, sfu_id id);
@@ -123,6 +136,9 @@ void sfu_worker_transport_close(sfu_worker *w, sfu_id id);
 typedef struct {
   char state[16];
   uint64_t rtp_in, rtp_out, bytes_in, bytes_out, srtp_errors;
+  /* Since the peer was last heard (RTP/RTCP, checked once a second) on a
+   * connected transport that should hear from it; -1 when it need not. */
+  int64_t silent_ms;
 } sfu_transport_stats;
 /* Reads n transports' counters (state "" for an unknown id); waits. */
 void sfu_worker_transport_stats(sfu_worker *w, const sfu_id *ids, size_t n, sfu_transport_stats *out);

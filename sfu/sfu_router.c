@@ -184,6 +184,16 @@ void sfu_router_connect_transport(sfu_transport *t, const char *ufrag, const cha
   t->remote_set_us = g_get_monotonic_time();
 }
 
+int sfu_router_transport_ice(sfu_transport *t, const char *ufrag, const char *pwd, sfu_transport_local *out,
+                             char *err, size_t errlen) {
+  int rc = ufrag ? tp_peer_set_remote_ice(t->peer, ufrag, pwd, err, errlen)
+                 : tp_peer_restart_ice(t->peer, err, errlen);
+  if (rc < 0 || (ufrag && rc == 0)) return rc;
+  g_strlcpy(out->ufrag, tp_peer_ufrag(t->peer), sizeof out->ufrag);
+  g_strlcpy(out->pwd, tp_peer_pwd(t->peer), sizeof out->pwd);
+  return rc;
+}
+
 void sfu_router_add_candidate(sfu_transport *t, const char *cand) {
   char err[160];
   if (!cand)

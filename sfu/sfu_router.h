@@ -48,6 +48,11 @@ int sfu_router_add_transport(sfu_router *r, sfu_id id, const sfu_transport_param
                              sfu_transport_local *out, char *err, size_t errlen);
 void sfu_router_connect_transport(sfu_transport *t, const char *ufrag, const char *pwd, const char *fp);
 void sfu_router_add_candidate(sfu_transport *t, const char *cand);
+/* ICE restart: ufrag NULL = ours (new local credentials into out); else the
+ * remote's credentials of a later description (1 = we restarted too, out
+ * filled; 0 = unchanged). Negative with err set on failure. */
+int sfu_router_transport_ice(sfu_transport *t, const char *ufrag, const char *pwd, sfu_transport_local *out,
+                             char *err, size_t errlen);
 void sfu_router_close_transport(sfu_transport *t);
 
 void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *p);

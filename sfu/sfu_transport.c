@@ -68,6 +68,15 @@ sfu_consumer *sfu_transport_consumer_by_ssrc(sfu_transport *t, uint32_t ssrc) {
 /* A browser that vanished (crash, lost network) without closing anything:
  * a publisher's media stops, and a subscriber we send to stops its RTCP.
  * A subscriber we send nothing to is left to the WebSocket's ping/pong. */
+static bool expects_rx(const sfu_transport *t, int64_t now_us) {
+  return t->producers->len > 0 || (t->wd_tx_us && now_us - t->wd_tx_us < 3 * G_USEC_PER_SEC);
+}
+
+int64_t sfu_transport_silent_ms(const sfu_transport *t, int64_t now_us) {
+  if (!t->connected || !t->wd_rx_us || !expects_rx(t, now_us)) return -1;
+  return (now_us - t->wd_rx_us) / 1000;
+}
+
 sfu_failure sfu_transport_watchdog(sfu_transport *t, int64_t now_us, int64_t limit_us) {
   if (!limit_us || t->failed || now_us < t->wd_next_us) return SFU_FAIL_NONE;
   t->wd_next_us = now_us + G_USEC_PER_SEC;
@@ -85,6 +94,5 @@ sfu_failure sfu_transport_watchdog(sfu_transport *t, int64_t now_us, int64_t lim
     t->wd_tx = tx;
     t->wd_tx_us = now_us;
   }
-  bool expects = t->producers->len > 0 || (t->wd_tx_us && now_us - t->wd_tx_us < 3 * G_USEC_PER_SEC);
-  return expects && now_us - t->wd_rx_us > limit_us ? SFU_FAIL_CONSENT : SFU_FAIL_NONE;
+  return expects_rx(t, now_us) && now_us - t->wd_rx_us > limit_us ? SFU_FAIL_CONSENT : SFU_FAIL_NONE;
 }

@@ -48,5 +48,7 @@ sfu_consumer *sfu_transport_consumer_by_ssrc(sfu_transport *t, uint32_t ssrc);
 /* Once a second: SFU_FAIL_NONE, or why this transport should be failed
  * (never connected within limit_us of its remote description, or silent). */
 sfu_failure sfu_transport_watchdog(sfu_transport *t, int64_t now_us, int64_t limit_us);
+/* Since the peer was last heard (as the watchdog saw it), -1 when it need not be heard. */
+int64_t sfu_transport_silent_ms(const sfu_transport *t, int64_t now_us);
 
 #endif

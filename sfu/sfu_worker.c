@@ -18,6 +18,7 @@ typedef enum {
   OP_ROUTER_CLOSE,
   OP_TRANSPORT_CREATE,
   OP_TRANSPORT_CONNECT,
+  OP_TRANSPORT_ICE,
   OP_TRANSPORT_CANDIDATE,
   OP_TRANSPORT_CLOSE,
   OP_TRANSPORT_STATS,
@@ -92,6 +93,7 @@ static void transport_stats(sfu_worker *w, cmd *c) {
                                .bytes_out = st->bytes_out,
                                .srtp_errors = st->srtp_in_errors};
     g_strlcpy(o->state, tp_state_name(tp_peer_state(t->peer)), sizeof o->state);
+    o->silent_ms = sfu_transport_silent_ms(t, g_get_monotonic_time());
   }
 }
 
@@ -146,6 +148,17 @@ static void run(sfu_worker *w, cmd *c) {
   case OP_STATS:
     read_stats(w, c->u.counters);
     break;
+  case OP_TRANSPORT_ICE: {
+    sfu_transport *t = transport_of(w, c->a);
+    if (!t) {
+      snprintf(c->err, c->errlen, "no transport %u", c->a);
+      c->rc = -ENOENT;
+    } else {
+      c->rc = sfu_router_transport_ice(t, c->u.remote.ufrag[0] ? c->u.remote.ufrag : NULL, c->u.remote.pwd,
+                                       c->local, c->err, c->errlen);
+    }
+    break;
+  }
   case OP_PRODUCER_CLOSE:
     if ((p = g_hash_table_lookup(w->env.producers, key))) sfu_router_close_producer(p);
     break;
@@ -288,6 +301,30 @@ void sfu_worker_transport_connect(sfu_worker *w, sfu_id id, const char *ufrag, c
   g_strlcpy(c->u.remote.pwd, pwd, sizeof c->u.remote.pwd);
   g_strlcpy(c->u.remote.fp, fingerprint, sizeof c->u.remote.fp);
   submit(w, c);
+}
+
+static int transport_ice(sfu_worker *w, sfu_id id, const char *ufrag, const char *pwd,
+                         sfu_transport_local *out, char *err, size_t errlen) {
+  cmd c = {.op = OP_TRANSPORT_ICE, .a = id, .sync = true, .local = out, .err = err, .errlen = errlen};
+  if (ufrag) g_strlcpy(c.u.remote.ufrag, ufrag, sizeof c.u.remote.ufrag);
+  if (pwd) g_strlcpy(c.u.remote.pwd, pwd, sizeof c.u.remote.pwd);
+  memset(out, 0, sizeof *out);
+  submit(w, &c);
+  return c.rc;
+}
+
+int sfu_worker_transport_restart_ice(sfu_worker *w, sfu_id id, sfu_transport_local *out, char *err,
+                                     size_t errlen) {
+  return transport_ice(w, id, NULL, NULL, out, err, errlen);
+}
+
+int sfu_worker_transport_remote_ice(sfu_worker *w, sfu_id id, const char *ufrag, const char *pwd,
+                                    sfu_transport_local *out, char *err, size_t errlen) {
+  if (!ufrag || !*ufrag || !pwd || !*pwd) {
+    snprintf(err, errlen, "empty ICE credentials");
+    return -EINVAL;
+  }
+  return transport_ice(w, id, ufrag, pwd, out, err, errlen);
 }
 
 void sfu_worker_transport_add_candidate(sfu_worker *w, sfu_id id, const char *cand) {

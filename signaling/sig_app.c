@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "sig_policy.h"
+#include "sig_resume.h"
 #include "sig_room.h"
+#include "sig_turn.h"
 
 /* After the remote closes a connection (DTLS close_notify), a `leave` may
  * still be on its way: the page sends it before closing. */
@@ -29,8 +31,28 @@ static sig_part *find(sig_app *app, uint64_t conn) {
   return g_hash_table_lookup(app->parts, &conn);
 }
 
-static json_t *ice_servers_json(sig_app *app) {
+/* TURN credentials of this participant (user = its id), valid turn_ttl_s. */
+static json_t *turn_rest_json(sig_app *app, const sig_part *s) {
+  char user[96], pw[SIG_TURN_PASSWORD_LEN];
+  int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+  if (sig_turn_credentials(app->cfg.turn_secret, s->id, now, app->cfg.turn_ttl_s, user, sizeof user, pw,
+                           sizeof pw) != 0) {
+    g_warning("room %s: %s: no TURN credentials", s->room->name, s->id);
+    return NULL;
+  }
+  json_t *urls = json_array();
+  for (char **u = app->cfg.turn_rest_urls; *u; u++)
+    json_array_append_new(urls, json_string(*u));
+  return json_pack("{s:o, s:s, s:s}", "urls", urls, "username", user, "credential", pw);
+}
+
+/* Only ever sent in joined: nobody outside a room gets TURN credentials. */
+static json_t *ice_servers_json(sig_app *app, const sig_part *s) {
   json_t *arr = json_array();
+  if (app->cfg.turn_rest_urls && app->cfg.turn_secret) {
+    json_t *t = turn_rest_json(app, s);
+    if (t) json_array_append_new(arr, t);
+  }
   for (char **u = app->cfg.ice_servers_json_urls; u && *u; u++) {
     json_t *e = json_pack("{s:s}", "urls", *u);
     if (g_str_has_prefix(*u, "turn") && app->cfg.turn_username) {
@@ -58,9 +80,18 @@ static void drop_grace(sig_part *s) {
   s->closed_grace = NULL;
 }
 
+static void drop_source(GSource **src) {
+  if (!*src) return;
+  g_source_destroy(*src);
+  g_source_unref(*src);
+  *src = NULL;
+}
+
 static void remove_part(sig_app *app, sig_part *s, const char *reason) {
   sig_room *r = s->room;
   drop_grace(s);
+  drop_source(&s->resume_grace);
+  sig_resume_retire(app->resume, s->resume_token, g_get_monotonic_time());
   s->dead = true;
   app->leaves++;
   g_message("room %s: %s (%s) left: %s", r->name, s->id, s->name, reason);
@@ -136,6 +167,7 @@ static sig_part *part_new(sig_app *app, uint64_t conn, const char *ip, const sig
   g_strlcpy(s->identity, c->identity, sizeof s->identity);
   g_strlcpy(s->ip, ip, sizeof s->ip);
   s->can_publish = c->can_publish;
+  s->resumable = req->resumable;
   s->can_subscribe = c->can_subscribe;
   s->sdp_id = g_random_int();
   s->join_us = g_get_monotonic_time();
@@ -152,14 +184,38 @@ static void part_discard(sig_part *s) {
   g_free(s);
 }
 
-static void announce(sig_app *app, sig_part *s) {
+/* A fresh resume token (the old one, if any, retired) for joined. */
+static void new_resume_token(sig_app *app, sig_part *s) {
+  int64_t now = g_get_monotonic_time();
+  sig_resume_retire(app->resume, s->resume_token, now);
+  s->resume_token[0] = '\0';
+  if (app->cfg.resume_grace_s && s->resumable &&
+      sig_resume_issue(app->resume, s->room->name, s->id, now, s->resume_token) != 0)
+    g_warning("room %s: %s: no resume token (no randomness)", s->room->name, s->id);
+}
+
+/* joined: the others in the room (not s), TURN credentials, the resume token. */
+static void send_joined(sig_app *app, sig_part *s, bool resumed) {
   sig_room *r = s->room;
   json_t *list = json_array();
-  for (guint i = 0; i < r->members->len; i++)
-    json_array_append_new(list, sig_part_json(g_ptr_array_index(r->members, i)));
-  sig_send(
-      s, sig_dump(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "joined", "id", s->id, "room", r->name,
-                            "name", s->name, "participants", list, "iceServers", ice_servers_json(app))));
+  for (guint i = 0; i < r->members->len; i++) {
+    sig_part *m = g_ptr_array_index(r->members, i);
+    if (m != s) json_array_append_new(list, sig_part_json(m));
+  }
+  new_resume_token(app, s);
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "type", "joined", "id", s->id, "room", r->name,
+                        "name", s->name, "participants", list, "iceServers", ice_servers_json(app, s));
+  if (s->resume_token[0]) {
+    json_object_set_new(j, "resume", json_string(s->resume_token));
+    json_object_set_new(j, "resumeGraceS", json_integer(app->cfg.resume_grace_s));
+  }
+  if (resumed) json_object_set_new(j, "resumed", json_true());
+  sig_send(s, sig_dump(j));
+}
+
+static void announce(sig_app *app, sig_part *s) {
+  sig_room *r = s->room;
+  send_joined(app, s, false);
   sig_broadcast(
       r, NULL,
       sig_dump(json_pack("{s:s, s:s, s:s}", "type", "participant-joined", "id", s->id, "name", s->name)));
@@ -172,9 +228,96 @@ static void announce(sig_app *app, sig_part *s) {
     g_message("room %s: %s (%s) joined from %s; %u here", r->name, s->id, s->name, s->ip, r->members->len);
 }
 
+/* ---- session resume ---- */
+
+static gboolean resume_grace_over(gpointer ud) {
+  sig_part *s = ud;
+  g_source_unref(s->resume_grace);
+  s->resume_grace = NULL;
+  g_message("room %s: %s (%s) did not come back within %u s", s->room->name, s->id, s->name,
+            s->app->cfg.resume_grace_s);
+  remove_part(s->app, s, "disconnected");
+  return G_SOURCE_REMOVE;
+}
+
+/* The participant's socket is gone: it stays (media objects and all, the
+ * others see nothing) under a connection id no socket has, for a join with
+ * its resume token. */
+static void detach(sig_app *app, sig_part *s) {
+  g_hash_table_remove(app->parts, &s->conn);
+  s->conn = (UINT64_C(1) << 63) | ++app->next_detached;
+  s->detached = true;
+  g_hash_table_insert(app->parts, &s->conn, s);
+  s->resume_grace = g_timeout_source_new(app->cfg.resume_grace_s * 1000);
+  g_source_set_callback(s->resume_grace, resume_grace_over, s, NULL);
+  g_source_attach(s->resume_grace, app->cfg.ctx);
+  g_message("room %s: %s (%s) lost its connection; resumable for %u s", s->room->name, s->id, s->name,
+            app->cfg.resume_grace_s);
+}
+
+/* Takes s over onto conn: from a detached state, or from a socket that has
+ * not noticed yet that the page moved on (closed, told why). */
+static void attach(sig_app *app, sig_part *s, uint64_t conn) {
+  if (!s->detached)
+    sig_send_error(app, s->conn, "replaced", "this session was resumed on another connection", NULL, true);
+  drop_source(&s->resume_grace);
+  g_hash_table_remove(app->parts, &s->conn);
+  s->conn = conn;
+  s->detached = false;
+  g_hash_table_insert(app->parts, &s->conn, s);
+  send_joined(app, s, true);
+  /* An offer sent while the socket was gone may never have arrived. */
+  if (s->offer_in_flight || s->need_offer) {
+    s->offer_in_flight = false;
+    s->need_offer = false;
+    sig_sub_send_offer(s);
+  }
+  g_message("room %s: %s (%s) resumed its session", s->room->name, s->id, s->name);
+}
+
+static sig_part *member(sig_app *app, const char *room, const char *id) {
+  sig_room *r = g_hash_table_lookup(app->rooms, room);
+  for (guint i = 0; r && i < r->members->len; i++) {
+    sig_part *m = g_ptr_array_index(r->members, i);
+    if (!strcmp(m->id, id) && !m->dead) return m;
+  }
+  return NULL;
+}
+
+/* join with "resume": the same participant again, or an error that leaves
+ * the socket open for a normal join. */
+static void handle_resume(sig_app *app, uint64_t conn, const char *ip, const sig_req *req) {
+  if (app->draining) {
+    sig_send_error(app, conn, "shutting_down", "the server is shutting down", "join", true);
+    return;
+  }
+  if (!sig_policy_join_rate_ok(app->policy, ip)) {
+    sig_send_error(app, conn, "rate_limited", "too many joins from your address; try again in a moment",
+                   "join", true);
+    return;
+  }
+  const char *id = NULL;
+  sig_resume_status st = app->cfg.resume_grace_s ? sig_resume_lookup(app->resume, req->resume, req->room, &id)
+                                                 : SIG_RESUME_UNKNOWN;
+  sig_part *s = st == SIG_RESUME_OK ? member(app, req->room, id) : NULL;
+  if (!s) {
+    const char *why = app->cfg.resume_grace_s
+                          ? sig_resume_status_text(st == SIG_RESUME_OK ? SIG_RESUME_EXPIRED : st)
+                          : "session resume is off on this server";
+    g_message("join %s from %s: resume refused: %s", req->room, ip, why);
+    sig_send_error(app, conn, "resume_failed", why, "join", false);
+    return;
+  }
+  attach(app, s, conn);
+}
+
 static void handle_join(sig_app *app, uint64_t conn, const char *ip, const sig_req *req) {
   if (find(app, conn)) {
     sig_send_error(app, conn, "wrong_state", "already joined", "join", false);
+    return;
+  }
+  if (req->resume) {
+    handle_resume(app, conn, ip, req);
     return;
   }
   sig_token_claims claims = {.can_publish = true, .can_subscribe = true};
@@ -221,7 +364,8 @@ static void handle_mute(sig_part *s, const sig_req *req) {
 }
 
 static const char *req_name(sig_req_type t) {
-  static const char *const names[] = {"", "join", "publish", "answer", "candidate", "mute", "leave"};
+  static const char *const names[] = {"",          "join", "publish", "answer",
+                                      "candidate", "mute", "leave",   "restart-ice"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
 }
 
@@ -256,6 +400,12 @@ static void handle(sig_app *app, sig_part *s, const sig_req *req) {
     if (app->ws) sig_ws_send(app->ws, conn, NULL, true);
     break;
   }
+  case SIG_REQ_RESTART_ICE:
+    if (sig_part_restart_ice(s, req->pc, err, sizeof err) != 0)
+      sig_send_error(app, s->conn, "wrong_state", err, "restart-ice", false);
+    else
+      sig_sub_send_offer(s); /* or right after the answer to the one in flight */
+    break;
   case SIG_REQ_JOIN:
     break;
   }
@@ -274,10 +424,30 @@ void sig_app_on_request(void *ud, uint64_t conn, const char *ip, sig_req *req) {
   g_free(req);
 }
 
-void sig_app_on_close(void *ud, uint64_t conn) {
+/* The browser's media has been silent (on every connection that should be
+ * heard) for longer than the grace period: it vanished well before its
+ * socket was hung up (missed pings); waiting more is pointless. */
+static bool long_gone(sig_app *app, sig_part *s) {
+  sfu_transport_stats st[2];
+  sfu_worker_transport_stats(app->cfg.worker, s->tid, 2, st);
+  int64_t heard = -1; /* the shortest silence among connections that should be heard */
+  for (int pc = 0; pc < 2; pc++)
+    if (s->tid[pc] && st[pc].silent_ms >= 0 && (heard < 0 || st[pc].silent_ms < heard))
+      heard = st[pc].silent_ms;
+  return heard >= (int64_t)app->cfg.resume_grace_s * 1000;
+}
+
+/* A socket the client closed or that broke may come back (session resume);
+ * one we closed (bad input) may not, nor one of a browser long gone. */
+void sig_app_on_close(void *ud, uint64_t conn, const sig_ws_closed *how) {
   sig_app *app = ud;
   sig_part *s = find(app, conn);
-  if (s) remove_part(app, s, "disconnected");
+  if (!s || s->detached) return;
+  if (app->cfg.resume_grace_s && !app->draining && !how->by_server && s->resume_token[0] &&
+      !long_gone(app, s))
+    detach(app, s);
+  else
+    remove_part(app, s, "disconnected");
 }
 
 /* ---- media events ---- */
@@ -378,6 +548,7 @@ sig_app *sig_app_new(const sig_app_config *cfg) {
   app->cfg = *cfg;
   app->cfg.jwt_secret = NULL; /* owned by the policy */
   app->policy = sig_policy_new();
+  app->resume = sig_resume_new();
   sig_app_set_policy(app, &cfg->limits, cfg->jwt_secret);
   app->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_free);
   app->parts = g_hash_table_new(g_int64_hash, g_int64_equal);
@@ -448,6 +619,7 @@ void sig_app_free(sig_app *app) {
   g_hash_table_destroy(app->rooms);
   g_hash_table_destroy(app->transports);
   sig_policy_free(app->policy);
+  sig_resume_free(app->resume);
   g_mutex_clear(&app->ev_mu);
   g_free(app);
 }

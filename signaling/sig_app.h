@@ -37,6 +37,14 @@ typedef struct {
   unsigned max_bitrate_kbps;    /* per publisher's video, announced with REMB; 0 = no cap */
   char **ice_servers_json_urls; /* borrowed STUN/TURN urls handed to browsers, may be NULL */
   const char *turn_username, *turn_password;
+  /* TURN with credentials made per participant from a shared secret
+   * (sig_turn.h), handed out in joined; all borrowed, NULL = none. */
+  char **turn_rest_urls;
+  const char *turn_secret;
+  unsigned turn_ttl_s;
+  /* Session resume: a participant whose WebSocket drops stays this long
+   * for a join with its resume token; 0 = removed at once. */
+  unsigned resume_grace_s;
 } sig_app_config;
 
 /* Latency histogram (seconds), Prometheus style: bucket i counts
@@ -63,7 +71,7 @@ typedef struct {
 sig_app *sig_app_new(const sig_app_config *cfg);
 void sig_app_set_ws(sig_app *app, sig_ws *ws);
 void sig_app_on_request(void *app, uint64_t conn, const char *peer_ip, sig_req *req);
-void sig_app_on_close(void *app, uint64_t conn);
+void sig_app_on_close(void *app, uint64_t conn, const sig_ws_closed *how);
 /* sfu_worker_config.on_event: called on the media thread; queues the event
  * for the control thread. */
 void sig_app_on_media_event(void *app, const sfu_event *ev);

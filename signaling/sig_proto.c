@@ -127,15 +127,23 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     const char *room = get_str(root, "room", &bad);
     const char *name = get_str(root, "name", &bad);
     const char *token = get_str(root, "token", &bad);
-    if (bad) FAIL("bad_message", "join: room, name and token must be strings");
+    const char *resume = get_str(root, "resume", &bad);
+    if (bad) FAIL("bad_message", "join: room, name, token and resume must be strings");
     if (!room || !sig_proto_room_name_ok(room))
       FAIL("bad_message", "join: room must be 1-64 characters of A-Z a-z 0-9 _ . -");
     if (!name || !sig_proto_display_name_ok(name))
       FAIL("bad_message", "join: name must be 1-64 bytes without control characters");
     if (token && strlen(token) > 4096) FAIL("bad_message", "join: token too long");
+    if (resume && (!*resume || strlen(resume) > 64))
+      FAIL("bad_message", "join: resume must be 1-64 characters");
+    json_t *rb = json_object_get(root, "resumable");
+    if (rb && !json_is_boolean(rb) && !json_is_null(rb))
+      FAIL("bad_message", "join: resumable must be true or false");
+    req->resumable = json_is_true(rb);
     req->room = strdup(room);
     req->name = strdup(name);
     req->token = dup_or_null(token);
+    req->resume = dup_or_null(resume);
   } else if (!strcmp(type, "publish") || !strcmp(type, "answer")) {
     bool pub = !strcmp(type, "publish");
     req->type = pub ? SIG_REQ_PUBLISH : SIG_REQ_ANSWER;
@@ -182,6 +190,13 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     req->muted = json_is_true(m);
   } else if (!strcmp(type, "leave")) {
     req->type = SIG_REQ_LEAVE;
+  } else if (!strcmp(type, "restart-ice")) {
+    req->type = SIG_REQ_RESTART_ICE;
+    const char *pc = get_str(root, "pc", &bad);
+    if (bad || !pc || strcmp(pc, "sub"))
+      FAIL("bad_message", "restart-ice: \"pc\" must be \"sub\" (for pub, send a publish offer made with "
+                          "iceRestart)");
+    req->pc = SIG_PC_SUB;
   } else {
     FAIL("unknown_type", "unknown message type \"%.40s\"", type);
   }
@@ -197,6 +212,7 @@ void sig_req_clear(sig_req *req) {
   free(req->room);
   free(req->name);
   free(req->token);
+  free(req->resume);
   free(req->sdp);
   free(req->candidate);
   memset(req, 0, sizeof *req);

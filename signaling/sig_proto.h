@@ -14,6 +14,7 @@ typedef enum {
   SIG_REQ_CANDIDATE,
   SIG_REQ_MUTE,
   SIG_REQ_LEAVE,
+  SIG_REQ_RESTART_ICE, /* pc: "sub" (for pub the page sends a publish offer with new credentials) */
 } sig_req_type;
 
 typedef enum { SIG_PC_PUB = 0, SIG_PC_SUB = 1 } sig_pc;
@@ -40,8 +41,10 @@ typedef struct {
 typedef struct {
   sig_req_type type;
   char *room, *name, *token; /* join */
+  char *resume;              /* join: the resume token of a dropped session, NULL = a new session */
+  bool resumable;            /* join: the client will come back after a drop (wants a resume token) */
   char *sdp;                 /* publish, answer */
-  sig_pc pc;                 /* answer, candidate */
+  sig_pc pc;                 /* answer, candidate, restart-ice */
   char *candidate;           /* candidate; NULL = end of candidates */
   unsigned nsources;         /* publish: the sources of its sections, by mid */
   sig_track_source sources[SIG_MAX_TRACK_SOURCES];

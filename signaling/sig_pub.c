@@ -195,6 +195,17 @@ int sig_pub_handle_offer(sig_part *s, const sig_req *req, const char **code, cha
     *code = "internal";
     goto out;
   }
+  /* New ICE credentials in a later offer: the page restarted ICE
+   * (iceRestart); our answer must carry new ones too. BUNDLE: one set. */
+  for (unsigned i = 0; i < offer->nmedia; i++) {
+    const sig_sdp_media *m = &offer->media[i];
+    if (!m->port || !m->ice_ufrag[0]) continue;
+    if (sig_part_remote_ice(s, SIG_PC_PUB, m->ice_ufrag, m->ice_pwd, err, errlen) < 0) {
+      *code = "internal";
+      goto out;
+    }
+    break;
+  }
   acc = g_new0(sig_sdp_accepted, offer->nmedia);
   sig_sdp_local local;
   sig_part_local(s, SIG_PC_PUB, &local, "passive");

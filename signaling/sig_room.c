@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "room"
 #include "sig_room.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@ sfu_id sig_new_id(sig_app *app) {
 
 void sig_send(sig_part *p, char *json) {
   if (!json) return;
-  if (p->app->ws && !p->dead)
+  if (p->app->ws && !p->dead && !p->detached)
     sig_ws_send(p->app->ws, p->conn, json, false);
   else
     free(json);
@@ -128,9 +129,55 @@ void sig_part_add_candidate(sig_part *s, int pc, const char *cand) {
 }
 
 void sig_part_connect(sig_part *s, int pc, const sig_sdp_media *m) {
-  if (s->remote_set[pc]) return;
-  sfu_worker_transport_connect(s->app->cfg.worker, s->tid[pc], m->ice_ufrag, m->ice_pwd, m->fingerprint);
-  s->remote_set[pc] = true;
+  if (s->remote_set[pc] && !s->new_generation[pc]) return;
+  if (!s->remote_set[pc]) {
+    sfu_worker_transport_connect(s->app->cfg.worker, s->tid[pc], m->ice_ufrag, m->ice_pwd, m->fingerprint);
+    s->remote_set[pc] = true;
+    g_strlcpy(s->remote_ufrag[pc], m->ice_ufrag, sizeof s->remote_ufrag[pc]);
+    g_strlcpy(s->remote_pwd[pc], m->ice_pwd, sizeof s->remote_pwd[pc]);
+  }
+  s->new_generation[pc] = false;
   for (unsigned c = 0; c < m->ncand; c++)
     sig_part_add_candidate(s, pc, m->cand[c]);
+}
+
+static const char *pc_name(int pc) {
+  return pc == SIG_PC_PUB ? "pub" : "sub";
+}
+
+/* Our credentials changed: the next offer or answer carries them. */
+static void take_local(sig_part *s, int pc, const sfu_transport_local *l) {
+  g_strlcpy(s->local[pc].ufrag, l->ufrag, sizeof s->local[pc].ufrag);
+  g_strlcpy(s->local[pc].pwd, l->pwd, sizeof s->local[pc].pwd);
+  s->ncands[pc] = 0; /* a new generation of remote candidates */
+  s->new_generation[pc] = true;
+}
+
+int sig_part_restart_ice(sig_part *s, int pc, char *err, size_t errlen) {
+  if (!s->tid[pc] || !s->remote_set[pc]) {
+    snprintf(err, errlen, "restart-ice: the %s connection is not negotiated yet", pc_name(pc));
+    return -EINVAL;
+  }
+  sfu_transport_local l;
+  int rc = sfu_worker_transport_restart_ice(s->app->cfg.worker, s->tid[pc], &l, err, errlen);
+  if (rc != 0) return rc;
+  take_local(s, pc, &l);
+  g_message("room %s: %s %s: ICE restart asked by the page", s->room->name, s->id, pc_name(pc));
+  return 0;
+}
+
+int sig_part_remote_ice(sig_part *s, int pc, const char *ufrag, const char *pwd, char *err, size_t errlen) {
+  if (!s->remote_set[pc] || !ufrag || !*ufrag || !pwd || !*pwd) return 0;
+  if (!strcmp(ufrag, s->remote_ufrag[pc]) && !strcmp(pwd, s->remote_pwd[pc])) return 0;
+  sfu_transport_local l;
+  int rc = sfu_worker_transport_remote_ice(s->app->cfg.worker, s->tid[pc], ufrag, pwd, &l, err, errlen);
+  if (rc < 0) return rc;
+  g_strlcpy(s->remote_ufrag[pc], ufrag, sizeof s->remote_ufrag[pc]);
+  g_strlcpy(s->remote_pwd[pc], pwd, sizeof s->remote_pwd[pc]);
+  s->new_generation[pc] = true;
+  if (rc == 1) {
+    take_local(s, pc, &l);
+    g_message("room %s: %s %s: ICE restart by the page", s->room->name, s->id, pc_name(pc));
+  }
+  return rc;
 }

@@ -71,6 +71,8 @@ struct sig_part {
   sfu_id tid[2];
   sfu_transport_local local[2]; /* our ICE credentials and candidates */
   bool remote_set[2], connected[2];
+  char remote_ufrag[2][64], remote_pwd[2][128]; /* the remote's current ICE credentials */
+  bool new_generation[2]; /* ICE restarted: the next description's candidates are taken */
   unsigned ncands[2];     /* remote candidates taken, capped */
   GPtrArray *early_cands; /* pub candidates before the pub transport exists (char*, owned) */
   uint64_t sdp_id, sdp_ver[2];
@@ -85,6 +87,13 @@ struct sig_part {
   int64_t join_us;
   bool first_packet_seen;
   GSource *closed_grace; /* the remote closed a connection: removal unless it leaves first */
+  /* Session resume: the token the page got in joined; while its WebSocket
+   * is gone (detached) the participant stays, sends go nowhere, and
+   * resume_grace removes it unless a join with the token comes first. */
+  char resume_token[40];
+  bool resumable; /* the client asked for resume (join "resumable": true) */
+  bool detached;
+  GSource *resume_grace;
 };
 
 /* Owned by the app; members borrowed. Freed when the last one leaves. */
@@ -107,7 +116,9 @@ struct sig_app {
   sig_hist join_latency, first_packet;
   bool draining;
   struct sig_policy *policy;
-  GMutex ev_mu; /* media events queued for the control thread */
+  struct sig_resume *resume;
+  uint64_t next_detached; /* connection ids of detached participants, never a socket's */
+  GMutex ev_mu;           /* media events queued for the control thread */
   GQueue ev_q;
   bool ev_scheduled;
 };
@@ -153,7 +164,16 @@ int sig_part_new_transport(sig_part *s, int pc, char *err, size_t errlen);
 void sig_part_local(sig_part *s, int pc, sig_sdp_local *l, const char *setup);
 void sig_part_add_candidate(sig_part *s, int pc, const char *cand);
 /* The remote description's transport: credentials and fingerprint, then
- * its candidates. Once per connection. */
+ * its candidates. Later descriptions add their candidates only after an
+ * ICE restart (sig_part_remote_ice noticed new credentials). */
 void sig_part_connect(sig_part *s, int pc, const sig_sdp_media *m);
+/* ICE restart of connection pc from our side (the page asked with
+ * restart-ice): new local credentials for the next offer. 0 or <0 (err). */
+int sig_part_restart_ice(sig_part *s, int pc, char *err, size_t errlen);
+/* The ICE credentials of a later remote description (before our answer is
+ * written). Unchanged, or before the first connect: 0. New: the transport
+ * takes them (restarting on our side too if it had not: 1, s->local[pc]
+ * changed). <0 with err on failure. */
+int sig_part_remote_ice(sig_part *s, int pc, const char *ufrag, const char *pwd, char *err, size_t errlen);
 
 #endif

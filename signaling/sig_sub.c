@@ -224,6 +224,10 @@ int sig_sub_handle_answer(sig_part *s, const char *text, char *err, size_t errle
   }
   if (sig_sdp_parse(text, strlen(text), a, err, errlen) != 0 || check_answer(s, a, &t, err, errlen) != 0)
     goto out;
+  /* After an ICE restart the answer has the page's new credentials. */
+  int ice = sig_part_remote_ice(s, SIG_PC_SUB, t->ice_ufrag, t->ice_pwd, err, errlen);
+  if (ice < 0) goto out;
+  if (ice == 1) s->need_offer = true; /* the page restarted alone: our new credentials go out next */
   /* BUNDLE: every section repeats the same candidates; take them once, and
    * only with the first answer (later ones repeat what was trickled). */
   sig_part_connect(s, SIG_PC_SUB, t);

@@ -28,6 +28,7 @@ typedef struct {
 typedef enum { IN_REQ, IN_CLOSE } in_kind;
 typedef struct {
   in_kind kind;
+  sig_ws_closed how; /* IN_CLOSE */
   uint64_t conn;
   char ip[64];
   sig_req *req;
@@ -54,7 +55,7 @@ static gboolean drain_inbox(gpointer data) {
     if (it->kind == IN_REQ)
       ws->cfg.on_request(ws->cfg.ud, it->conn, it->ip, it->req);
     else
-      ws->cfg.on_close(ws->cfg.ud, it->conn);
+      ws->cfg.on_close(ws->cfg.ud, it->conn, &it->how);
     g_free(it);
   }
   return G_SOURCE_REMOVE;
@@ -296,6 +297,7 @@ static void on_closed(sig_ws *ws, ws_conn *c) {
   g_atomic_int_dec_and_test((gint *)&ws->nconns);
   in_item *it = g_new0(in_item, 1);
   it->kind = IN_CLOSE;
+  it->how.by_server = c->close_after;
   it->conn = c->id;
   push_inbox(ws, it);
 }

@@ -17,6 +17,13 @@
 
 typedef struct sig_ws sig_ws;
 
+/* How a connection ended (on_close). */
+typedef struct {
+  /* We asked for the close (sig_ws_send with close_after, a message too
+   * large); otherwise the client closed it or the connection broke. */
+  bool by_server;
+} sig_ws_closed;
+
 typedef struct {
   /* IPv4 or IPv6 literal; NULL or "" = every address of both families.
    * Bound exactly: a failed bind fails sig_ws_new. */
@@ -33,7 +40,7 @@ typedef struct {
   void (*on_request)(void *ud, uint64_t conn, const char *peer_ip, sig_req *req);
   /* The socket is gone (closed by either side); called once per conn that
    * delivered at least one request, after its last request. */
-  void (*on_close)(void *ud, uint64_t conn);
+  void (*on_close)(void *ud, uint64_t conn, const sig_ws_closed *how);
   /* HTTP GET or POST (method "GET"/"POST"; HEAD is asked as "GET") under
    * /healthz, /metrics and /admin: called on the signaling thread; auth is
    * the Authorization header ("" if none); return a malloc'ed body (status

@@ -92,6 +92,14 @@ int tp_peer_add_remote_candidate(tp_peer *p, const char *c, char *err, size_t er
 void tp_peer_remote_candidates_done(tp_peer *p) {
   (void)p;
 }
+int tp_peer_restart_ice(tp_peer *p, char *err, size_t errlen) {
+  (void)p, (void)err, (void)errlen;
+  return 0;
+}
+int tp_peer_set_remote_ice(tp_peer *p, const char *u, const char *w, char *err, size_t errlen) {
+  (void)p, (void)u, (void)w, (void)err, (void)errlen;
+  return 0;
+}
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p) {
   return &p->stats;
 }

@@ -92,7 +92,7 @@ bad_cases=(
   $'[server]\nprot = 1\n'
   ":2: [server] prot: unknown key (did you mean 'port'?)"
   $'# x\n[sever]\nport = 1\n'
-  ":2: [sever]: unknown group (known: server, ice, turn, limits, log, metrics, auth)"
+  ":2: [sever]: unknown group (known: server, ice, turn, signaling, limits, log, metrics, auth)"
   $'[server]\nport = 65536\n'
   ":2: [server] port: '65536' is not a whole number from 1 to 65535"
   $'[ice]\nport_min = 5000\nport_max = 4000\n'

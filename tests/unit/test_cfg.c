@@ -230,7 +230,7 @@ static const bad_case bad[] = {
     {"[server]\n\nbogus_option = 1\n", "t.conf:3: [server] bogus_option: unknown key"},
     {"[server]\nport[de] = 1\n", "t.conf:2: [server] port[de]: unknown key"},
     {"# x\n[sever]\nport = 1\n",
-     "t.conf:2: [sever]: unknown group (known: server, ice, turn, limits, log, metrics, auth)"},
+     "t.conf:2: [sever]: unknown group (known: server, ice, turn, signaling, limits, log, metrics, auth)"},
     {"[server]\nport = 0\n", "t.conf:2: [server] port: '0' is not a whole number from 1 to 65535"},
     {"[server]\nport = 65536\n", "t.conf:2: [server] port: '65536' is not a whole number from 1 to 65535"},
     {"[server]\nport = 80x\n", "t.conf:2: [server] port: '80x' is not a whole number from 1 to 65535"},
@@ -365,7 +365,8 @@ static void test_bad_utf8_and_nul(void **state) {
   const char t3[] = "[\xc3\xa9t\xc3\xa9]\n";
   assert_int_equal(cfg_load_data(t3, sizeof t3 - 1, "g.conf", &c, err, sizeof err), -EINVAL);
   assert_string_equal(
-      err, "g.conf:1: [??t??]: unknown group (known: server, ice, turn, limits, log, metrics, auth)");
+      err,
+      "g.conf:1: [??t??]: unknown group (known: server, ice, turn, signaling, limits, log, metrics, auth)");
   cfg_clear(&c);
 }
 

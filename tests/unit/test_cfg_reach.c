@@ -1,6 +1,7 @@
-/* Config keys of issue 13 (reaching everyone): [ice] tcp and the [turn]
- * group (urls, secret, ttl_s): defaults, the sample file, good values and
- * each bad one with its exact message (secrets never echoed). */
+/* Config keys of issue 13 (reaching everyone): [ice] tcp, the [turn]
+ * group (urls, secret, ttl_s) and [signaling] resume_grace_s: defaults, the
+ * sample file, good values and each bad one with its exact message
+ * (secrets never echoed). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +27,7 @@ static void test_defaults_and_sample(void **state) {
   assert_null(c.turn_rest_urls);
   assert_null(c.turn_secret);
   assert_int_equal(c.turn_ttl_s, 86400);
+  assert_int_equal(c.resume_grace_s, 15);
   cfg_clear(&c);
   char err[256] = "";
   int rc = cfg_load_file(SAMPLE, &c, err, sizeof err);
@@ -45,7 +47,8 @@ static void test_good(void **state) {
                     "urls = turn:10.0.0.1:3478?transport=udp, turn:10.0.0.1:3478?transport=tcp, "
                     "turns:turn.example.com:5349, turn:[2001:db8::1]\n"
                     "secret = 0123456789abcdef-xyz\n"
-                    "ttl_s = 600\n",
+                    "ttl_s = 600\n"
+                    "[signaling]\nresume_grace_s = 0\n",
                     &c, err, sizeof err);
   if (rc) fail_msg("%s", err);
   assert_false(c.ice_tcp);
@@ -54,6 +57,7 @@ static void test_good(void **state) {
   assert_string_equal(c.turn_rest_urls[3], "turn:[2001:db8::1]");
   assert_string_equal(c.turn_secret, "0123456789abcdef-xyz");
   assert_int_equal(c.turn_ttl_s, 600);
+  assert_int_equal(c.resume_grace_s, 0); /* resume off */
   cfg_clear(&c);
 }
 
@@ -80,13 +84,17 @@ static void test_bad(void **state) {
       {"[turn]\nurls = turn:h\nsecret = 0123456789abcdef\nttl_s = 1w\n",
        "t.conf:4: [turn] ttl_s: '1w' is not a whole number from 60 to 604800"},
       {"[turn]\nurl = turn:h\n", "t.conf:2: [turn] url: unknown key (did you mean 'urls'?)"},
+      {"[signaling]\nresume_grace_s = 601\n",
+       "t.conf:2: [signaling] resume_grace_s: '601' is not a whole number from 0 to 600"},
+      {"[signaling]\nresume_grace_s = -1\n",
+       "t.conf:2: [signaling] resume_grace_s: '-1' is not a whole number from 0 to 600"},
       {"[ice]\nturn_urls = turn:a\nturn_username = u\nturn_password = p\n"
        "[turn]\nurls = turn:b\nsecret = 0123456789abcdef\n",
        "t.conf:6: [turn] urls: [turn] urls and [ice] turn_urls are both set; use one (a shared secret or "
        "fixed "
        "credentials)"},
       {"[turns]\n",
-       "t.conf:1: [turns]: unknown group (known: server, ice, turn, limits, log, metrics, auth)"},
+       "t.conf:1: [turns]: unknown group (known: server, ice, turn, signaling, limits, log, metrics, auth)"},
   };
   for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
     cfg_config c;

@@ -48,7 +48,7 @@ let meeting = null; // the current Meeting (a rejoin makes a new one)
 
 // ---- test hooks (every browser test in tests/e2e reads these) -----------------------------------
 const sfu = {
-  state: 'idle', // 'idle' | 'joining' | 'joined' | 'left' | 'error'
+  state: 'idle', // 'idle' | 'joining' | 'joined' | 'reconnecting' | 'left' | 'error'
   id: null,
   room: null,
   name: null,
@@ -70,6 +70,7 @@ const sfu = {
   sendChat(text) { return meeting ? meeting.client.sendChat(text) : false; },
   sendRaw(text) { return meeting ? meeting.client.sendRaw(text) : false; },
   sendReaction(emoji) { return meeting ? meeting.client.sendReaction(emoji) : false; },
+  restartIce(pc) { meeting?.client.restartIce(pc); }, // as after a lasting "disconnected"
   layout() {
     return { window: { w: innerWidth, h: innerHeight }, scrolls: document.scrollingElement.scrollHeight > innerHeight
       || document.scrollingElement.scrollWidth > innerWidth, ...stage.geometry() };
@@ -236,7 +237,13 @@ class Meeting {
     const on = (type, fn) => c.addEventListener(type, (ev) => { if (this.alive) fn(ev.detail); });
     on('mark', (d) => mark(d.name));
     on('state', (d) => {
-      if (d.state === 'joined') setState('joined');
+      if (d.state === 'joined') {
+        setState('joined');
+        hideNotice('reconnect');
+      } else if (d.state === 'reconnecting') {
+        setState('reconnecting');
+        showNotice('reconnect', 'Connection to the server lost; reconnecting\u2026');
+      }
     });
     on('joined', (d) => {
       sfu.id = d.id;
@@ -265,6 +272,11 @@ class Meeting {
   }
 
   onError(d) {
+    if (d.code === 'resume_failed') { // back too late: our place is gone, so join again as someone new
+      console.info('[sfu]', d.message);
+      join(this.room, this.name, this.token);
+      return;
+    }
     if (d.request === 'chat') {
       sfu.chatErrors.push({ code: d.code, message: d.message });
       chat.system(CHAT_ERRORS[d.code] || d.message);
@@ -672,6 +684,8 @@ ui.mic.addEventListener('click', () => meeting?.toggle('audio'));
 ui.cam.addEventListener('click', () => meeting?.toggle('video'));
 ui.share.addEventListener('click', () => meeting?.toggleShare());
 ui.leave.addEventListener('click', () => meeting?.leave());
+// Closing or reloading the tab leaves at once (a dropped connection would be kept for resume).
+window.addEventListener('pagehide', () => { if (meeting?.client.joined) meeting.client.send({ type: 'leave' }); });
 ui.layout.addEventListener('click', () => stage.toggleMode());
 ui.settings.addEventListener('click', () => devices.open());
 ui.invite.addEventListener('click', copyInvite);

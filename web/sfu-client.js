@@ -16,7 +16,9 @@
 //   client.leave();
 //
 // Events (CustomEvent, the payload in .detail):
-//   state        {state}  'connecting' | 'joined' | 'left' | 'error'
+//   state        {state}  'connecting' | 'joined' | 'reconnecting' | 'left' | 'error'
+//                'reconnecting': the WebSocket dropped; the client comes back as the same participant
+//                (session resume) if it can within the server's grace period, else ends in 'error'.
 //   joined       {id, name, room}
 //   participant  {participant, change: 'joined' | 'updated' | 'left', reason?}
 //                participant = {id, name, tracks: [{id, kind, source, muted}], audio, video, audioMuted, videoMuted}
@@ -26,7 +28,8 @@
 //   reaction     {from: {id, name}, time, emoji}
 //   chatstate    {state}  'unavailable' | 'connecting' | 'open' | 'closed'
 //   error        {code, message, request?, fatal}  fatal: the session is over
-//   connection   {pc: 'sub' | 'pub', state}  the RTCPeerConnection's connectionState
+//   connection   {pc: 'sub' | 'pub', state}  the RTCPeerConnection's connectionState; a connection
+//                "disconnected" for 2.5 s or "failed" restarts ICE by itself (also: client.restartIce(pc))
 //   videopaused  {track, participant, paused, reason}  the server paused a video to us (bandwidth)
 //   mark         {name}  a step of the join (wsOpen, joined, subOffer, subConnected, publish, ...)
 // The protocol of this wave is spoken with fallbacks for the previous one (audio/video booleans
@@ -36,9 +39,14 @@ const JOIN_TIMEOUT_MS = 10000;
 const CONNECT_ATTEMPTS = 3; // a WebSocket that never opened is retried (e.g. ERR_NETWORK_CHANGED)
 const CONNECT_TIMEOUT_MS = 15000; // a pc not connected by then is reported (ICE/DTLS blocked)
 const CHAT_QUEUE_MAX = 50; // messages written before the channel opened
+// Reaching everyone (docs/protocol.md, "Session resume and ICE restart").
+const ICE_RESTART_AFTER_MS = 2500; // "disconnected" this long restarts ICE ("failed": at once)
+const ICE_RESTART_GAP_MS = 4000;
+const ICE_RESTARTS_MAX = 5; // in a row without getting connected; then the failure is reported
+const RESUME_BACKOFF_MS = [250, 500, 1000, 2000, 3000];
 // Error codes after which the server closes the connection (docs/protocol.md, "Error codes").
 export const CLOSING_CODES = new Set(['too_large', 'room_full', 'too_many_rooms', 'unauthorized',
-  'transport_failed', 'shutting_down', 'removed', 'internal']);
+  'transport_failed', 'shutting_down', 'removed', 'internal', 'replaced']);
 export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio'];
 
 function defaultSource(kind) { return kind === 'audio' ? 'microphone' : 'camera'; }
@@ -146,6 +154,11 @@ export class SfuClient extends EventTarget {
     this.speaker = { dominant: null, active: [] };
     this.paused = new Map(); // track id -> reason, videos the server paused for us
     this.features = { tracks: false, chat: false };
+    this.resume = null; // token from joined: after a drop we come back as the same participant
+    this.graceMs = 0;
+    this.droppedAt = 0; // performance.now() when the WebSocket dropped; 0 = not dropped
+    this.ice = { sub: { timer: 0, last: 0, tries: 0 }, pub: { timer: 0, last: 0, tries: 0 } };
+    this.pubIceRestart = false; // the next pub offer restarts ICE
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
@@ -195,6 +208,7 @@ export class SfuClient extends EventTarget {
     this.ended = true;
     clearTimeout(this.joinTimer);
     for (const t of this.timers) clearTimeout(t);
+    for (const st of Object.values(this.ice)) clearTimeout(st.timer);
     if (this.dc) try { this.dc.close(); } catch { /* closed */ }
     for (const pc of Object.values(this.pcs)) {
       if (pc) try { pc.close(); } catch { /* already closed */ }
@@ -223,15 +237,16 @@ export class SfuClient extends EventTarget {
       if (!this.alive) return;
       this.opened = true;
       this.mark('wsOpen');
-      const join = { type: 'join', room: this.room, name: this.name };
+      const join = { type: 'join', room: this.room, name: this.name, resumable: true };
       if (this.token) join.token = this.token;
+      if (this.droppedAt && this.resume) join.resume = this.resume;
       this.send(join);
       this.joinTimer = setTimeout(() => {
         if (this.alive && !this.joined) this.fail('timeout', 'The server did not answer "join" within 10 s');
       }, JOIN_TIMEOUT_MS);
     };
     ws.onmessage = (ev) => {
-      if (!this.alive) return;
+      if (!this.alive || ws !== this.ws) return;
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -248,7 +263,8 @@ export class SfuClient extends EventTarget {
       }
     };
     ws.onclose = (ev) => {
-      if (!this.alive) return;
+      if (!this.alive || ws !== this.ws) return;
+      if (this.joined && this.resume && this.reconnect()) return;
       if (!this.opened && this.attempts < CONNECT_ATTEMPTS) {
         console.warn(`[sfu] WebSocket to ${this.url} failed (attempt ${this.attempts}); retrying`);
         this.timers.push(setTimeout(() => { if (this.alive) this.connect(); }, 300 * this.attempts));
@@ -317,6 +333,11 @@ export class SfuClient extends EventTarget {
   }
 
   onJoined(msg) {
+    if (typeof msg.resume === 'string') {
+      this.resume = msg.resume;
+      this.graceMs = (Number(msg.resumeGraceS) || 0) * 1000;
+    }
+    if (msg.resumed && this.joined) return this.onResumed(msg);
     clearTimeout(this.joinTimer);
     this.joined = true;
     this.mark('joined');
@@ -338,6 +359,10 @@ export class SfuClient extends EventTarget {
 
   onServerError(msg) {
     const code = msg.code || 'error';
+    if (code === 'resume_failed' && this.droppedAt) { // our place is gone
+      this.fail(code, `Reconnected too late: ${msg.message || code}`, { request: msg.request, server: true });
+      return;
+    }
     const fatal = CLOSING_CODES.has(code) || (!this.joined && msg.request === 'join');
     if (fatal) {
       this.fail(code, msg.message || code, { request: msg.request, server: true });
@@ -472,11 +497,11 @@ export class SfuClient extends EventTarget {
         connected = true;
         this.mark(`${name}Connected`);
       }
-      if (pc.connectionState === 'failed' && !reported) {
+      this.watchIce(name, pc);
+      if (pc.connectionState === 'failed' && !reported && !connected) {
         reported = true;
-        this.emit('error', { code: 'media', fatal: false, message: connected
-          ? `Media connection (${label}) lost: ICE/DTLS failed`
-          : `Media connection (${label}) failed: ICE/DTLS could not be established` });
+        this.emit('error', { code: 'media', fatal: false,
+          message: `Media connection (${label}) failed: ICE/DTLS could not be established` });
       }
     };
     this.timers.push(setTimeout(() => {
@@ -665,13 +690,10 @@ export class SfuClient extends EventTarget {
       l.transceiver = pc.addTransceiver(l.track, { direction: 'sendonly', streams: [this.streams[group]] });
       fresh.push(source);
     }
-    const offer = await pc.createOffer();
+    const offer = await pc.createOffer(this.pubIceRestart ? { iceRestart: true } : undefined);
+    this.pubIceRestart = false;
     await pc.setLocalDescription(offer);
-    const tracks = [];
-    for (const [source, l] of this.local) {
-      if (l.transceiver?.mid != null) tracks.push({ mid: l.transceiver.mid, source });
-    }
-    this.send({ type: 'publish', sdp: pc.localDescription.sdp, tracks });
+    this.send({ type: 'publish', sdp: pc.localDescription.sdp, tracks: this.pubTracks() });
     this.mark('publish');
     for (const source of fresh) {
       const l = this.local.get(source);
@@ -693,6 +715,92 @@ export class SfuClient extends EventTarget {
     } finally {
       this.pubBusy = false;
       if (this.pubDirty) this.renegotiatePub();
+    }
+  }
+
+  pubTracks() {
+    const tracks = [];
+    for (const [source, l] of this.local) {
+      if (l.transceiver?.mid != null) tracks.push({ mid: l.transceiver.mid, source });
+    }
+    return tracks;
+  }
+
+  // ---- reaching everyone: ICE restart and session resume ------------------------------------------
+  // ICE restart of one connection (new ICE credentials, the same DTLS): the server offers again on
+  // sub; on pub we offer with iceRestart.
+  restartIce(name) {
+    const pc = this.pcs[name];
+    const st = this.ice[name];
+    if (!pc || !this.alive || pc.connectionState === 'closed' || !pc.remoteDescription) return;
+    if (this.ws?.readyState !== WebSocket.OPEN) return; // done once the session resumes
+    const wait = st.last + ICE_RESTART_GAP_MS - performance.now();
+    if (wait > 0) {
+      clearTimeout(st.timer);
+      st.timer = setTimeout(() => this.restartIce(name), wait);
+      return;
+    }
+    if (++st.tries > ICE_RESTARTS_MAX) {
+      this.emit('error', { code: 'media', fatal: false,
+        message: `Media connection (${name === 'sub' ? 'receiving' : 'sending'}) lost: ICE restarts did not help` });
+      return;
+    }
+    st.last = performance.now();
+    console.info(`[sfu] ${name}: ICE restart (${pc.connectionState})`);
+    if (name === 'sub') {
+      this.send({ type: 'restart-ice', pc: 'sub' });
+    } else {
+      this.pubIceRestart = true;
+      this.renegotiatePub();
+    }
+  }
+
+  watchIce(name, pc) {
+    const st = this.ice[name];
+    clearTimeout(st.timer);
+    if (pc.connectionState === 'connected') {
+      st.tries = 0;
+    } else if (pc.connectionState === 'failed') {
+      this.restartIce(name);
+    } else if (pc.connectionState === 'disconnected') {
+      st.timer = setTimeout(() => {
+        if (pc.connectionState === 'disconnected' || pc.connectionState === 'failed') this.restartIce(name);
+      }, ICE_RESTART_AFTER_MS);
+    }
+  }
+
+  // The WebSocket dropped, or an attempt to reopen it failed: try again while the server keeps our
+  // place. False once the grace period is over (the caller then reports the loss).
+  reconnect() {
+    const now = performance.now();
+    if (!this.droppedAt) {
+      this.droppedAt = now;
+      this.attempts = 0;
+      console.info('[sfu] WebSocket lost; resuming the session');
+      this.setState('reconnecting');
+    }
+    if (now - this.droppedAt > this.graceMs) return false;
+    const delay = RESUME_BACKOFF_MS[Math.min(this.attempts, RESUME_BACKOFF_MS.length - 1)];
+    this.timers.push(setTimeout(() => { if (this.alive) this.connect(); }, delay));
+    return true;
+  }
+
+  // joined with resumed: true: the same id and connections; what happened meanwhile is caught up.
+  onResumed(msg) {
+    this.droppedAt = 0;
+    console.info('[sfu] session resumed as', msg.id);
+    if (Array.isArray(msg.iceServers)) this.iceServers = msg.iceServers;
+    const here = new Set((msg.participants || []).map((p) => p?.id));
+    for (const id of [...this.participants.keys()]) if (!here.has(id)) this.removeParticipant(id, 'left');
+    for (const p of msg.participants || []) this.upsert(p, 'updated');
+    const pub = this.pcs.pub;
+    if (pub?.signalingState === 'have-local-offer') { // our publish may have been lost with the socket
+      this.send({ type: 'publish', sdp: pub.localDescription.sdp, tracks: this.pubTracks() });
+    }
+    this.setState('joined');
+    for (const name of ['sub', 'pub']) {
+      const st = this.pcs[name]?.connectionState;
+      if (st === 'disconnected' || st === 'failed') this.restartIce(name);
     }
   }
 

@@ -12,6 +12,7 @@
 //    (the page's own close handler is detached first, so the page does not tear its connections down):
 //    the rule is immediate removal, so ann and bob drop cal at once (within 3 s), reason "disconnected".
 // Usage: node tests/e2e/test_vanish.mjs <path-to-sfu-binary> <source-dir>
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 import {
@@ -82,7 +83,11 @@ await run.main(async () => {
   const net = netnsForTest(run, 'van', held);
   if (!net) return;
 
-  const base = await run.startServer(sfuBin, srcDir);
+  // Session resume off: this test is about noticing vanished peers and closed sockets at once (with
+  // resume, a closed socket is kept for [signaling] resume_grace_s: test_reach covers that).
+  const { dir, file } = testConfig(srcDir, { resume_grace_s: 0 });
+  run.extraCleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const base = await run.startServer(sfuBin, srcDir, undefined, { conf: file });
   const { port } = run;
   await run.launchBrowser();
   const nsBase = `http://${net.rootIp}:${port}`;

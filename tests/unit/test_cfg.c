@@ -141,7 +141,7 @@ static void test_sample_every_key_optional(void **state) {
     cfg_clear(&c);
     g_free(t);
   }
-  assert_int_equal(keys, 33); /* every option but the commented-out web_root */
+  assert_int_equal(keys, 34); /* every option but the commented-out web_root */
   g_strfreev(lines);
   g_free(text);
 }

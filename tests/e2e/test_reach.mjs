@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, assert, expectMedia, expectPeers, poll, sleep, stats, view,
+  CHROMIUM_ARGS, Fatal, MEDIA_BAR, Run, assert, expectMedia as expectMediaAt, expectPeers, poll, sleep, stats, view,
 } from './harness.mjs';
 import {
   addUdpLoss, blackhole, dropUdp, inboundVideo, killNetnsProcesses, launchBrowserIn, netnsForTest,
@@ -42,6 +42,11 @@ const CUT_MS = 5000;
 const WS_DOWN_MS = 5000;
 
 const run = new Run('test_reach', 240000);
+
+// This test is about reaching the server at all (relays, TCP, restarts, resume), not about quality on a
+// machine that also runs four browsers: media must flow, at a lower frame rate than the quality tests ask.
+const REACH_BAR = { ...MEDIA_BAR, minFps: 5 };
+const expectMedia = (p, expected, timeout) => expectMediaAt(p, expected, timeout, { bar: REACH_BAR });
 
 // Init script, after the harness's captureScript (window.__test.pcs and .sockets): every participant
 // event the page receives recorded, and a switch that makes new WebSockets fail (a server out of reach).
@@ -219,7 +224,7 @@ async function mainRoom(ctx) {
   const [bobMs, cutMs] = await Promise.all([gone(P.bob), gone(P.cut)]);
   res.gone = { bobMs, cutMs };
   run.log(`lossy saw bob leave after ${bobMs} ms and cut after ${cutMs} ms (grace ${GRACE_S} s)`);
-  assert(bobMs >= GRACE_S * 1000 - 500, `bob removed after ${bobMs} ms, before the grace period`);
+  assert(bobMs >= GRACE_S * 1000 - 1000, `bob removed after ${bobMs} ms, before the grace period`);
   assert(bobMs <= (GRACE_S + 3) * 1000, `bob removed only after ${bobMs} ms`);
   assert(cutMs <= (GRACE_S + 2) * 1000, `the vanished cut was removed only after ${cutMs} ms (grace ${GRACE_S} s)`);
 

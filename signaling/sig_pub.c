@@ -121,6 +121,19 @@ static const sig_sdp_media *offer_transport(const sig_sdp *o, const sig_sdp_acce
   return NULL;
 }
 
+/* The section whose ICE credentials are the transport's: the BUNDLE tag
+ * (RFC 8843; other sections may carry credentials of their own), else the
+ * first open section that has some. */
+static const sig_sdp_media *ice_section(const sig_sdp *o) {
+  for (unsigned k = 0; k < o->nbundle; k++)
+    for (unsigned i = 0; i < o->nmedia; i++)
+      if (o->media[i].port && o->media[i].ice_ufrag[0] && !strcmp(o->media[i].mid, o->bundle[k]))
+        return &o->media[i];
+  for (unsigned i = 0; i < o->nmedia; i++)
+    if (o->media[i].port && o->media[i].ice_ufrag[0]) return &o->media[i];
+  return NULL;
+}
+
 static void producer_params(const sig_part *s, int kind, const sig_sdp_accepted *a, sfu_producer_params *pp) {
   *pp = (sfu_producer_params){
       .video = kind == KIND_VIDEO,
@@ -196,15 +209,11 @@ int sig_pub_handle_offer(sig_part *s, const sig_req *req, const char **code, cha
     goto out;
   }
   /* New ICE credentials in a later offer: the page restarted ICE
-   * (iceRestart); our answer must carry new ones too. BUNDLE: one set. */
-  for (unsigned i = 0; i < offer->nmedia; i++) {
-    const sig_sdp_media *m = &offer->media[i];
-    if (!m->port || !m->ice_ufrag[0]) continue;
-    if (sig_part_remote_ice(s, SIG_PC_PUB, m->ice_ufrag, m->ice_pwd, err, errlen) < 0) {
-      *code = "internal";
-      goto out;
-    }
-    break;
+   * (iceRestart); our answer must carry new ones too. */
+  const sig_sdp_media *im = ice_section(offer);
+  if (im && sig_part_remote_ice(s, SIG_PC_PUB, im->ice_ufrag, im->ice_pwd, err, errlen) < 0) {
+    *code = "internal";
+    goto out;
   }
   acc = g_new0(sig_sdp_accepted, offer->nmedia);
   sig_sdp_local local;

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 
 import {
-  CHROMIUM_ARGS, Fatal, Run, TEST_CONSENT_S, assert, expectMedia, expectPeers, joined, leftReason, poll, sleep, view,
+  CHROMIUM_ARGS, Fatal, Run, TEST_CONSENT_S, assert, testConfig, expectMedia, expectPeers, joined, leftReason, poll, sleep, view,
   scrapeMetrics,
 } from './harness.mjs';
 import {

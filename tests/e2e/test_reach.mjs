@@ -44,8 +44,8 @@ const WS_DOWN_MS = 5000;
 const run = new Run('test_reach', 240000);
 
 // This test is about reaching the server at all (relays, TCP, restarts, resume), not about quality on a
-// machine that also runs four browsers: media must flow, at a lower frame rate than the quality tests ask.
-const REACH_BAR = { ...MEDIA_BAR, minFps: 5 };
+// machine that also runs four browsers: media must flow (3 fps or more; the quality tests ask for 10).
+const REACH_BAR = { ...MEDIA_BAR, minFps: 3 };
 const expectMedia = (p, expected, timeout) => expectMediaAt(p, expected, timeout, { bar: REACH_BAR });
 
 // Init script, after the harness's captureScript (window.__test.pcs and .sockets): every participant

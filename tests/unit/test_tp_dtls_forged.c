@@ -21,7 +21,7 @@
 #include "tp_peer.h"
 #include "tp_peer_debug.h"
 
-#define WAIT_MS 5000
+#define WAIT_MS 10000 /* a deadline, generous for a loaded machine under ASan */
 
 #define WAIT_FOR(ctx, cond, ms)                                                                              \
   do {                                                                                                       \
@@ -278,7 +278,9 @@ static void test_forged_datagrams_keep_the_call(void **state) {
   assert_string_equal(f->b.why, "close_notify");
 }
 
-/* Forged datagrams before the handshake finishes must not fail it either. */
+/* Forged datagrams before the handshake finishes must not fail it either,
+ * except a plaintext alert: before the keys exist DTLS cannot tell a forged
+ * one from the peer's, so it is left out here. */
 static void test_forged_during_handshake(void **state) {
   fixture *f = *state;
   new_peer(f, &f->a, true);
@@ -302,7 +304,12 @@ static void test_forged_during_handshake(void **state) {
       fail_msg("no connection: A %s, B %s (%s)", tp_state_name(f->a.last), tp_state_name(f->b.last),
                f->b.why);
     if (f->b.last == TP_STATE_FAILED) fail_msg("B failed during the handshake: %s", f->b.why);
-    if (tp_peer_debug_send_raw(f->a.p, t[i % n].buf, t[i % n].len) == 0) i++;
+    const forged *x = &t[i % n];
+    if (x->buf[0] == 21 && x->buf[3] == 0 && x->buf[4] == 0) { /* epoch-0 alert */
+      i++;
+      continue;
+    }
+    if (tp_peer_debug_send_raw(f->a.p, x->buf, x->len) == 0) i++;
     pump(f->ctx, 1);
   }
   rtp_roundtrip(f, &f->a, &f->b, 1);

@@ -139,8 +139,8 @@ static void swap_str(char **a, char **b) {
 }
 
 /* What can change live: log level and format, limits, the join rate, the
- * jwt secret, metrics, the admin token, and the TLS certificate files at
- * the same paths. */
+ * per-address WebSocket cap, the jwt secret, metrics, the admin token, and
+ * the TLS certificate files at the same paths. */
 static void reload(server *sv, const cfg_cli *cli, cfg_config *cfg) {
   cfg_config fresh;
   char err[512];
@@ -165,6 +165,8 @@ static void reload(server *sv, const cfg_cli *cli, cfg_config *cfg) {
     cfg->joins_per_sec_per_ip = fresh.joins_per_sec_per_ip;
     swap_str(&cfg->admin_token, &fresh.admin_token);
     swap_str(&cfg->jwt_secret, &fresh.jwt_secret);
+    cfg->max_websockets_per_ip = fresh.max_websockets_per_ip;
+    sig_ws_set_max_ws_per_ip(sv->ws, fresh.max_websockets_per_ip);
     if (sig_ws_reload_tls(sv->ws, err, sizeof err) != 0)
       g_warning("SIGHUP: keeping the old TLS certificate: %s", err);
     else if (cfg->tls_cert)

@@ -461,6 +461,10 @@ void sig_ws_run_for(sig_ws *ws, unsigned ms) {
   }
 }
 
+void sig_ws_set_max_ws_per_ip(sig_ws *ws, unsigned n) {
+  ws->cfg.max_ws_per_ip = n;
+}
+
 void sig_ws_set_http_ud(sig_ws *ws, void *ud) {
   ws->http_ud = ud;
 }

@@ -70,6 +70,9 @@ void sig_ws_close_all(sig_ws *ws);
 int64_t sig_ws_alive_us(sig_ws *ws);
 /* Number of open WebSocket connections (approximate, any thread). */
 unsigned sig_ws_connections(sig_ws *ws);
+/* The per-address WebSocket cap (sig_ws_config.max_ws_per_ip), changed
+ * live (SIGHUP); sockets already open stay. Signaling thread. */
+void sig_ws_set_max_ws_per_ip(sig_ws *ws, unsigned n);
 /* Re-reads the TLS certificate and key files configured at start (same
  * paths; a renewed certificate, e.g. by certbot) into the running server;
  * new connections use them. Signaling thread. 0, or -errno with err set

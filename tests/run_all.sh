@@ -60,6 +60,8 @@ run_test e2e_test_protocol_asan node tests/e2e/test_protocol.mjs build-asan/bin/
 run_test e2e_test_limits_asan node tests/e2e/test_limits.mjs build-asan/bin/sfu "$PWD"
 run_test e2e_test_http_hostile_asan node tests/e2e/test_http_hostile.mjs build-asan/bin/sfu "$PWD"
 run_test e2e_test_reach_proto_asan node tests/e2e/test_reach_proto.mjs build-asan/bin/sfu "$PWD"
+run_test e2e_test_answer_hostile_asan node tests/e2e/test_answer_hostile.mjs build-asan/bin/sfu "$PWD"
+run_test e2e_test_reload_live_asan node tests/e2e/test_reload_live.mjs build-asan/bin/sfu "$PWD"
 unset ASAN_OPTIONS UBSAN_OPTIONS SFU_SAN_REPORTS
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitizer reports from the server:"; head -60 "$reports"/*; exit 1

@@ -400,6 +400,7 @@ static void update_tx_path(tp_peer *p) {
   p->tx_addrlen = p->tx_addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   p->tx_sock = gs;
   p->tx_fd = g_socket_get_fd(gs);
+  tp_send_tune_socket(p->tx_fd);
 }
 
 static const char *transport_name(const NiceCandidate *c) {

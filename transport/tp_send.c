@@ -14,6 +14,7 @@
 #include "tp_send.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +189,14 @@ const tp_sender_stats *tp_sender_get_stats(const tp_sender *s) {
 
 tp_send_mode tp_sender_mode(const tp_sender *s) {
   return s->mode;
+}
+
+void tp_send_tune_socket(int fd) {
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 || ss.ss_family != AF_INET) return;
+  int v = IP_PMTUDISC_PROBE;
+  (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
 }
 
 /* ---- the source: flush before the loop sleeps ---- */

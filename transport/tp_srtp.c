@@ -90,6 +90,9 @@ int tp_srtp_start(tp_srtp *s, const char *profile, const uint8_t *km, size_t km_
   if (gcm && getenv("SFU_SRTP_LIBSRTP") == NULL &&
       tp_srtp_gcm_start(&s->gcm, is_client ? ckey : skey, is_client ? csalt : ssalt) != 0)
     g_warning("OpenSSL AES-GCM unavailable; SRTP stays on libsrtp2");
+  if (gcm && getenv("SFU_SRTP_LIBSRTP") == NULL &&
+      tp_srtp_gcm_rx_start(&s->gcm_in, is_client ? skey : ckey, is_client ? ssalt : csalt) != 0)
+    g_warning("OpenSSL AES-GCM unavailable; incoming SRTP stays on libsrtp2");
   s->in = in;
   s->out = out;
   s->profile = gcm ? "SRTP_AEAD_AES_128_GCM" : "SRTP_AES128_CM_SHA1_80";
@@ -100,6 +103,7 @@ void tp_srtp_stop(tp_srtp *s) {
   if (s->in) srtp_dealloc(s->in);
   if (s->out) srtp_dealloc(s->out);
   tp_srtp_gcm_stop(&s->gcm);
+  tp_srtp_gcm_rx_stop(&s->gcm_in);
   s->in = s->out = NULL;
   s->profile = NULL;
 }
@@ -117,6 +121,7 @@ int tp_srtp_protect(tp_srtp *s, bool rtcp, uint8_t *pkt, size_t *len, size_t cap
 
 int tp_srtp_unprotect(tp_srtp *s, bool rtcp, uint8_t *pkt, size_t *len) {
   if (*len > INT_MAX) return -EMSGSIZE;
+  if (!rtcp && s->gcm_in.ctx) return tp_srtp_gcm_rx_unprotect(&s->gcm_in, pkt, len);
   int n = (int)*len;
   srtp_err_status_t st = rtcp ? srtp_unprotect_rtcp(s->in, pkt, &n) : srtp_unprotect(s->in, pkt, &n);
   switch (st) {

@@ -10,11 +10,13 @@
 #include <stdint.h>
 
 #include "tp_srtp_gcm.h"
+#include "tp_srtp_gcm_rx.h"
 
 typedef struct {
-  void *in, *out;      /* srtp_t, NULL before keys */
-  const char *profile; /* static string, NULL before keys */
-  tp_srtp_gcm gcm;     /* outgoing RTP with the GCM profile (ctx NULL otherwise) */
+  void *in, *out;        /* srtp_t, NULL before keys */
+  const char *profile;   /* static string, NULL before keys */
+  tp_srtp_gcm gcm;       /* outgoing RTP with the GCM profile (ctx NULL otherwise) */
+  tp_srtp_gcm_rx gcm_in; /* incoming RTP with the GCM profile (ctx NULL otherwise) */
 } tp_srtp;
 
 /* Key material sizes for one side, for the OpenSSL profile name; returns

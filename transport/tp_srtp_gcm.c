@@ -11,7 +11,7 @@
 /* RFC 3711 4.3 key derivation with the AES-CM PRF, as libsrtp2 does it for
  * a 12-byte master salt (zero-padded to the 14 bytes of the AES-CM IV):
  * block = salt || 00 00 || counter 00 00, byte 7 XOR label; out = AES_k(block). */
-static int derive(const uint8_t *key, const uint8_t *salt, uint8_t label, uint8_t out[16]) {
+int tp_srtp_gcm_derive(const uint8_t *key, const uint8_t *salt, uint8_t label, uint8_t out[16]) {
   uint8_t block[16] = {0};
   memcpy(block, salt, 12);
   block[7] ^= label;
@@ -25,8 +25,8 @@ static int derive(const uint8_t *key, const uint8_t *salt, uint8_t label, uint8_
 int tp_srtp_gcm_start(tp_srtp_gcm *g, const uint8_t *master_key, const uint8_t *master_salt) {
   memset(g, 0, sizeof *g);
   uint8_t k_e[16], k_s[16];
-  int rc = derive(master_key, master_salt, 0x00, k_e);
-  if (rc == 0) rc = derive(master_key, master_salt, 0x02, k_s);
+  int rc = tp_srtp_gcm_derive(master_key, master_salt, 0x00, k_e);
+  if (rc == 0) rc = tp_srtp_gcm_derive(master_key, master_salt, 0x02, k_s);
   EVP_CIPHER_CTX *c = rc == 0 ? EVP_CIPHER_CTX_new() : NULL;
   if (!c || !EVP_EncryptInit_ex(c, EVP_aes_128_gcm(), NULL, NULL, NULL) ||
       !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, 12, NULL) ||

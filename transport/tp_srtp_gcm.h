@@ -32,6 +32,9 @@ typedef struct {
  * sending side. 0 or -EIO. */
 int tp_srtp_gcm_start(tp_srtp_gcm *g, const uint8_t *master_key, const uint8_t *master_salt);
 void tp_srtp_gcm_stop(tp_srtp_gcm *g);
+/* RFC 3711 4.3 session key (label 0x00) or salt (0x02) from a 16-byte
+ * master key and 12-byte master salt (the receive side uses it too). */
+int tp_srtp_gcm_derive(const uint8_t *key, const uint8_t *salt, uint8_t label, uint8_t out[16]);
 /* Encrypts the RTP packet in place and appends the 16-byte tag.
  * 0, -ENOSPC (cap), -EINVAL (not RTP), -ENOMEM (new SSRC), -EIO. */
 int tp_srtp_gcm_protect(tp_srtp_gcm *g, uint8_t *pkt, size_t *len, size_t cap);

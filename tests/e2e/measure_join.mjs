@@ -27,7 +27,7 @@ async function firstFrame(p, who) {
 
 // The harness exits the process at the end of a run, so each run is a child process.
 if (runsArg !== '--child') {
-  const results = { second: [], third: [], cpuPct: [] };
+  const results = { second: [], third: [], thirdBoth: [], cpuPct: [] };
   for (let i = 0; i < runs; i++) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), sfuBin, srcDir, '--child'],
       { encoding: 'utf8', timeout: 150000 });
@@ -35,12 +35,14 @@ if (runsArg !== '--child') {
     if (!line) { console.error(`run ${i + 1} failed:\n${(r.stdout || '').slice(-2000)}\n${(r.stderr || '').slice(-3000)}`); continue; }
     const m = JSON.parse(line.slice(12));
     results.second.push(m.second); results.third.push(m.third); results.cpuPct.push(m.cpuPct);
+    results.thirdBoth.push(m.thirdBoth);
     console.log(`run ${i + 1}: ${line.slice(12)}`);
   }
   console.log(`MEASURE ${JSON.stringify({
     runs: results.second.length,
     secondJoinerFirstFrameMs: { median: median(results.second), all: results.second },
     thirdJoinerFirstFrameMs: { median: median(results.third), all: results.third },
+    thirdJoinerBothVideosMs: { median: median(results.thirdBoth), all: results.thirdBoth },
     serverCpuPercentOfOneCore3Participants20s: { median: median(results.cpuPct), all: results.cpuPct },
   })}`);
   process.exit(results.second.length ? 0 : 1);
@@ -61,7 +63,12 @@ await run.main(async () => {
     }, { timeout: 10000 });
     p.id = v.id;
     if (P.length === 1) m.second = await firstFrame(p, P[0]);
-    if (P.length === 2) m.third = Math.min(await firstFrame(p, P[0]), await firstFrame(p, P[1]));
+    if (P.length === 2) {
+      const a = await firstFrame(p, P[0]), b = await firstFrame(p, P[1]);
+      m.third = Math.min(a, b);
+      m.thirdBoth = Math.max(a, b); // both videos shown
+      m.thirdMarks = (await view(p)).marks; // its join steps, ms since navigation start
+    }
     P.push(p);
     await sleep(1500); // let it publish before the next one opens
   }

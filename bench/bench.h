@@ -248,6 +248,7 @@ typedef struct {
   unsigned errors_logged;
   bool new_sockets; /* a transport was made: grow the UDP buffers */
   bool simulcast;   /* video publishers send three layers (bench_simulcast.c) */
+  bool batch_recv;  /* subscribers' sockets read in batches (bench_rx.c) */
   bench_clip sim_clip[3];
 } bench_run;
 
@@ -277,6 +278,7 @@ typedef struct bench_peer {
   int64_t last_rx_us[2]; /* last SRTP/SRTCP packet on sub, pub (diagnostics) */
   bool media_at_join, got_media;
   tp_peer *sub, *pub;
+  int rx_fd; /* sub's socket in the batched receive set (bench_rx.c), -1 = libnice reads it */
   bool sub_remote_set, pub_remote_set, sub_up, pub_up, sending;
   GPtrArray *streams;  /* bench_rstream*, owned: what this participant receives */
   bench_sender snd[2]; /* audio, video */
@@ -305,6 +307,14 @@ void bench_peer_tick(bench_peer *p, int64_t now_us, bool media_on);
 void bench_peer_leave(bench_peer *p);
 void bench_peer_free(bench_peer *p);
 void bench_peer_fail(bench_peer *p, const char *why);
+
+/* ---- bench_rx.c: batched receive (recvmmsg) for subscribers ---- */
+int bench_rx_init(GMainContext *ctx);
+void bench_rx_shutdown(void);
+/* Takes p's connected sub socket from libnice (no-op if not possible). */
+void bench_rx_add(bench_peer *p);
+/* Before p->sub is freed. */
+void bench_rx_remove(bench_peer *p);
 /* Adds p's join timeline to run->join_tl if it joined a room that was
  * already sending and got media. */
 void bench_peer_timeline(bench_peer *p);

@@ -41,7 +41,7 @@ typedef struct {
   char *local_addr, *allow_addr;
   unsigned verbose;
   char *room_prefix;
-  bool make_media_only, stamp;
+  bool make_media_only, stamp, no_batch_recv;
   unsigned repeat;
   double link_lo_kbps, link_hi_kbps; /* --link-kbps: subscribers behind a simulated link */
   bool simulcast;
@@ -450,6 +450,8 @@ static int run_pass(opts *o, bench_run *run, GMainLoop *loop, const char *url, b
   r->churn = o->churn;
   r->churn_rate = o->churn_rate;
   r->server_pid = -1;
+  run->batch_recv =
+      !o->no_batch_recv && !janus; /* Janus's keepalive checks want answers: libnice keeps its sockets */
   memset(&run->c, 0, sizeof run->c);
   g_array_set_size(run->join_ms, 0);
   run->joins_attempted = run->joins_ok = run->joins_failed = run->drops = 0;
@@ -514,6 +516,7 @@ static void usage(FILE *f) {
           "                      or p99 delay > --max-p99 ms (100); --step N, --step-time S, --ramp-max N\n"
           "  --media-dir DIR     where the ffmpeg-made clips are kept (default %s)\n"
           "  --payload-stamp     also put the send time in the last 5 payload bytes (on with --janus)\n"
+          "  --no-batch-recv     subscribers read through libnice, one recvmsg per datagram (A/B)\n"
           "  --local-addr IP     address our candidates use (default 127.0.0.1)\n"
           "  --allow-addr PFX    server candidate addresses used (default 127.)\n"
           "  --repeat N          N passes (each: joins, window, leave); medians with min and max\n"
@@ -594,6 +597,7 @@ static int parse(opts *o, int argc, char **argv) {
     O_SIMULCAST,
     O_CHURN,
     O_CHURN_RATE,
+    O_NO_BATCH_RECV,
   };
   static const struct option lo[] = {
       {"preset", 1, 0, O_PRESET},
@@ -629,6 +633,7 @@ static int parse(opts *o, int argc, char **argv) {
       {"simulcast", 0, 0, O_SIMULCAST},
       {"churn", 1, 0, O_CHURN},
       {"churn-rate", 1, 0, O_CHURN_RATE},
+      {"no-batch-recv", 0, 0, O_NO_BATCH_RECV},
       {0, 0, 0, 0},
   };
   /* The preset first, so that flags override it wherever they stand. */
@@ -721,6 +726,9 @@ static int parse(opts *o, int argc, char **argv) {
       break;
     case O_STAMP:
       o->stamp = true;
+      break;
+    case O_NO_BATCH_RECV:
+      o->no_batch_recv = true;
       break;
     case O_REPEAT:
       ok = num(optarg, 1, 100, &v), o->repeat = (unsigned)v;
@@ -842,6 +850,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sfu-bench: %s\n", err);
     return 1;
   }
+  if (!o.no_batch_recv && bench_rx_init(run.ctx) != 0)
+    fprintf(stderr, "sfu-bench: no epoll: libnice reads\n");
 
   /* Passes: ours, then Janus's, repeated; interleaved so that the machine's
    * noise falls on both alike. */
@@ -879,6 +889,7 @@ int main(int argc, char **argv) {
   size_t nres = done * nsrv;
 
   bench_ws_shutdown();
+  bench_rx_shutdown();
   g_main_loop_unref(loop);
   bench_hist_free(&run.delay);
   g_array_free(run.join_ms, TRUE);

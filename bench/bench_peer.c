@@ -81,6 +81,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
     if (ref->pc == PC_SUB) {
       p->sub_up = true;
       p->t_sub_up = now;
+      if (p->run->batch_recv) bench_rx_add(p);
     } else {
       p->pub_up = true;
       if (!p->sending && p->state == BP_JOINING) {
@@ -429,6 +430,7 @@ bench_peer *bench_peer_new(bench_run *run, bench_room *room, unsigned idx, bool 
   p->pub_video = pub_video;
   snprintf(p->name, sizeof p->name, "%s%u", pub_audio || pub_video ? "pub" : "sub", idx);
   p->streams = g_ptr_array_new_with_free_func(g_free);
+  p->rx_fd = -1;
   p->rtcp_ssrc = g_random_int_range(1, G_MAXINT32);
   g_ptr_array_add(room->members, p);
   return p;
@@ -541,6 +543,7 @@ void bench_peer_leave(bench_peer *p) {
 void bench_peer_free(bench_peer *p) {
   if (!p) return;
   bench_peer_leave(p);
+  bench_rx_remove(p);
   tp_peer_free(p->sub);
   tp_peer_free(p->pub);
   p->sub = p->pub = NULL;

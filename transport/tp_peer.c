@@ -341,9 +341,17 @@ static gboolean dtls_timer_cb(gpointer data) {
 static void on_recv(NiceAgent *agent, guint stream_id, guint component_id, guint len, gchar *buf,
                     gpointer data) {
   (void)agent, (void)stream_id, (void)component_id;
-  tp_peer *p = data;
-  uint8_t *pkt = (uint8_t *)buf;
-  size_t n = len;
+  tp_peer_receive(data, (uint8_t *)buf, len);
+}
+
+int tp_peer_take_rx(tp_peer *p) {
+  if (p->state != TP_STATE_CONNECTED || p->tx_fd < 0 || p->freeing) return -ENOTCONN;
+  /* libnice's socket source stays, but with no callback it reads nothing. */
+  nice_agent_attach_recv(p->agent, p->stream_id, 1, p->ctx, NULL, NULL);
+  return p->tx_fd;
+}
+
+void tp_peer_receive(tp_peer *p, uint8_t *pkt, size_t n) {
   p->rx_datagrams++;
   p->stats.bytes_in += n;
   tp_pkt_kind kind = tp_demux_classify(pkt, n);

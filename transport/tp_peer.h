@@ -179,6 +179,17 @@ typedef struct {
 } tp_peer_times;
 const tp_peer_times *tp_peer_get_times(const tp_peer *p);
 
+/* Batched receive, for a process that reads many peers' sockets itself
+ * (sfu-bench, with recvmmsg): once CONNECTED over a plain UDP pair, stops
+ * libnice reading the selected socket and returns it (borrowed: valid until
+ * tp_peer_free; stop watching it before that), or -ENOTCONN. Every datagram
+ * read from it then goes to tp_peer_receive: the path of libnice's receive
+ * callback (DTLS, SRTP, SRTCP; STUN is dropped, so only for a peer whose
+ * remote needs no answers to checks after connecting). pkt is writable
+ * (decrypted in place). Not for the server: its transports stay libnice's. */
+int tp_peer_take_rx(tp_peer *p);
+void tp_peer_receive(tp_peer *p, uint8_t *pkt, size_t len);
+
 tp_state tp_peer_state(const tp_peer *p);
 tp_failure tp_peer_failure(const tp_peer *p);
 const tp_peer_stats *tp_peer_get_stats(const tp_peer *p);

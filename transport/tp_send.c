@@ -251,6 +251,10 @@ int tp_sender_new(tp_sender **out, GMainContext *ctx, tp_send_mode mode, char *e
 void tp_sender_free(tp_sender *s) {
   if (!s) return;
   tp_sender_flush(s);
+  g_message("sends (%s): %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT
+            " system calls (%" G_GUINT64_FORMAT " flushes), %" G_GUINT64_FORMAT " refused",
+            tp_send_mode_name(s->mode), s->stats.packets, s->stats.syscalls, s->stats.flushes,
+            s->stats.errors);
   g_source_destroy(s->src);
   g_source_unref(s->src);
 #ifdef TP_HAVE_LIBURING

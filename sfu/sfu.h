@@ -38,6 +38,8 @@ typedef enum {
   SFU_EV_TRANSPORT_CLOSED,        /* the remote sent DTLS close_notify: it closed its connection */
   SFU_EV_TRANSPORT_FIRST_MEDIA,   /* first RTP packet sent on this transport */
   SFU_EV_CANDIDATE_ERROR,         /* a remote candidate was refused (why) */
+  SFU_EV_CONSUMER_PAUSED,         /* consumer: paused (or no longer) because its link cannot carry it */
+  SFU_EV_PRODUCER_LAYERS,         /* producer: the encodings worth sending now (layers bit mask) */
 } sfu_event_type;
 
 typedef enum {
@@ -50,7 +52,10 @@ typedef enum {
 typedef struct {
   sfu_event_type type;
   sfu_id router, transport;
+  sfu_id consumer, producer;
   sfu_failure failure;
+  bool paused;    /* CONSUMER_PAUSED */
+  uint8_t layers; /* PRODUCER_LAYERS: bit i = encoding i wanted */
   char why[96];
 } sfu_event;
 
@@ -165,7 +170,8 @@ typedef struct {
   sfu_codec_map codecs[2];
   /* The publisher's header extension ids, 0 = not negotiated. */
   uint8_t ext_mid, ext_rid, ext_rrid, ext_abs_send_time, ext_audio_level;
-  uint8_t nenc; /* 1..SFU_MAX_ENCODINGS */
+  uint8_t ext_twcc; /* transport-wide sequence numbers: the server sends transport-cc feedback */
+  uint8_t nenc;     /* 1..SFU_MAX_ENCODINGS */
   sfu_encoding enc[SFU_MAX_ENCODINGS];
   uint32_t remb_bps; /* video: cap announced with REMB each second; 0 = none */
 } sfu_producer_params;
@@ -181,7 +187,12 @@ typedef struct {
   char mid[SFU_MID_MAX]; /* the subscriber's mid for it (written in the mid extension) */
   uint32_t ssrc;
   uint8_t pt[2]; /* the subscriber's payload type for the producer's codecs[i] */
-  bool paused;   /* start paused */
+  /* RFC 4588 retransmissions (and probe padding): the rtx ssrc and the
+   * subscriber's rtx payload types for codecs[i]; 0 = none. */
+  uint32_t rtx_ssrc;
+  uint8_t rtx_pt[2];
+  bool screen; /* a screen share: first when the link is shared out */
+  bool paused; /* start paused */
 } sfu_consumer_params;
 
 /* A consumer sending on transport `t`. It forwards while not paused and
@@ -189,6 +200,10 @@ typedef struct {
  * asks the publisher for. */
 void sfu_worker_consume(sfu_worker *w, sfu_id t, sfu_id id, const sfu_consumer_params *p);
 void sfu_worker_consumer_pause(sfu_worker *w, sfu_id id, bool paused);
+/* The size the subscriber shows this video at (CSS pixels x device pixel
+ * ratio), and whether it is on screen at all: no larger layer is sent, and
+ * nothing while hidden. */
+void sfu_worker_consumer_viewport(sfu_worker *w, sfu_id id, unsigned width, unsigned height, bool visible);
 void sfu_worker_consumer_close(sfu_worker *w, sfu_id id);
 
 #endif

@@ -11,6 +11,8 @@
 #define SR_INTERVAL_US 1000000
 
 extern const sfu_consumer_ops sfu_consumer_simple_ops;
+extern const sfu_consumer_ops sfu_consumer_simulcast_ops;
+void sfu_consumer_simulcast_init(sfu_consumer *c);
 
 /* The publisher's extension ids map onto the fixed ids of our subscriber
  * offers (sfu_const.h); the mid element is rewritten, the rest dropped. */
@@ -25,18 +27,22 @@ static void init_rewrite(sfu_consumer *c) {
   rw->mid = c->prm.mid;
   rw->mid_len = (uint8_t)strnlen(c->prm.mid, sizeof c->prm.mid - 1);
   rw->mid_id = rw->mid_len ? SFU_EXT_MID : 0;
+  rw->twcc_id = SFU_EXT_TRANSPORT_CC;
+  rw->rtx_ssrc = c->prm.rtx_ssrc;
 }
 
 sfu_consumer *sfu_consumer_new(sfu_id id, const sfu_consumer_params *prm, sfu_producer *src, tp_peer *peer,
-                               sfu_counters *ctr, uint8_t *scratch) {
+                               sfu_txctx *tx, sfu_counters *ctr, uint8_t *scratch) {
   sfu_consumer *c = calloc(1, sizeof *c);
   if (!c) return NULL;
-  c->ops = &sfu_consumer_simple_ops;
+  c->ops = src->nst > 1 ? &sfu_consumer_simulcast_ops : &sfu_consumer_simple_ops;
   c->id = id;
   c->prm = *prm;
   c->prm.mid[sizeof c->prm.mid - 1] = 0;
   c->src = src;
   c->peer = peer;
+  c->tx = tx;
+  c->rtx_seq = (uint16_t)g_random_int();
   c->ctr = ctr;
   c->scratch = scratch;
   c->paused = prm->paused;
@@ -44,6 +50,7 @@ sfu_consumer *sfu_consumer_new(sfu_id id, const sfu_consumer_params *prm, sfu_pr
   c->resync = true;
   sfu_seqmgr_init(&c->seq);
   init_rewrite(c);
+  if (src->nst > 1) sfu_consumer_simulcast_init(c);
   return c;
 }
 
@@ -61,10 +68,30 @@ void sfu_consumer_set_paused(sfu_consumer *c, bool paused, int64_t now_us) {
   gate_changed(c, was, now_us);
 }
 
+void sfu_consumer_set_bw_paused(sfu_consumer *c, bool paused, int64_t now_us) {
+  bool was = sfu_consumer_active(c);
+  c->bw_paused = paused;
+  gate_changed(c, was, now_us);
+}
+
 void sfu_consumer_set_link(sfu_consumer *c, bool up, int64_t now_us) {
   bool was = sfu_consumer_active(c);
   c->link_up = up;
   gate_changed(c, was, now_us);
+}
+
+/* Rewrites (rw set by the caller), stamps the transport-wide number,
+ * fixes the payload, encrypts and sends. */
+static size_t transmit(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, uint8_t codec,
+                       int64_t now_us) {
+  c->rw.twcc_seq = sfu_txctx_next(c->tx);
+  size_t n = sfu_rtp_rewrite_into(pkt, h, &c->rw, c->scratch, SFU_SCRATCH_BYTES - TP_SRTP_TRAILER_MAX);
+  if (!n) return 0;
+  if (c->ops->rewrite_payload)
+    c->ops->rewrite_payload(c, codec, c->scratch + n - h->payload_len, h->payload_len);
+  if (tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) != 0) return 0;
+  sfu_txctx_sent(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
+  return n;
 }
 
 void sfu_consumer_send(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, const sfu_rx_info *in,
@@ -80,8 +107,8 @@ void sfu_consumer_send(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h
   c->rw.seq = seq_out;
   c->rw.ts = ts_out;
   c->rw.pt = c->prm.pt[in->codec];
-  size_t n = sfu_rtp_rewrite_into(pkt, h, &c->rw, c->scratch, SFU_SCRATCH_BYTES - TP_SRTP_TRAILER_MAX);
-  if (n && tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) == 0) {
+  size_t n = transmit(c, pkt, h, in->codec, now_us);
+  if (n) {
     c->ctr->rtp_out++;
     c->ctr->bytes_out += n;
   }
@@ -93,7 +120,7 @@ static int codec_of(const sfu_producer *p, uint8_t pt) {
   return -1;
 }
 
-void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n) {
+void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64_t now_us) {
   if (!sfu_consumer_active(c)) return;
   for (size_t i = 0; i < n; i++) {
     c->ctr->nacks_in++;
@@ -109,12 +136,42 @@ void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n) {
     c->rw.seq = seqs[i];
     c->rw.ts = e->ts;
     c->rw.pt = c->prm.pt[ci];
-    size_t m = sfu_rtp_rewrite_into(pkt, &h, &c->rw, c->scratch, SFU_SCRATCH_BYTES - TP_SRTP_TRAILER_MAX);
-    if (m && tp_peer_send_rtp(c->peer, c->scratch, m, SFU_SCRATCH_BYTES) == 0) c->ctr->retransmits++;
+    /* As RFC 4588 retransmission when negotiated: the receiver tells
+     * repairs from the original stream, and its loss statistics stay right. */
+    c->rw.rtx = c->prm.rtx_ssrc && c->prm.rtx_pt[ci];
+    c->rw.rtx_pt = c->prm.rtx_pt[ci];
+    c->rw.rtx_seq = c->rtx_seq;
+    if (transmit(c, pkt, &h, (uint8_t)ci, now_us)) {
+      c->ctr->retransmits++;
+      if (c->rw.rtx) c->rtx_seq++;
+    }
+    c->rw.rtx = false;
   }
 }
 
+bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
+  if (!c->prm.rtx_ssrc || !c->prm.rtx_pt[0] || !c->ts_started || !sfu_consumer_active(c)) return false;
+  c->rw.rtx_pt = c->prm.rtx_pt[0];
+  c->rw.rtx_seq = c->rtx_seq;
+  c->rw.ts = c->last_ts_out;
+  c->rw.twcc_seq = sfu_txctx_next(c->tx);
+  size_t n = sfu_rtp_build_padding(&c->rw, pad, c->scratch, SFU_SCRATCH_BYTES - TP_SRTP_TRAILER_MAX);
+  if (!n || tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) != 0) return false;
+  c->rtx_seq++;
+  sfu_txctx_sent(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
+  return true;
+}
+
+void sfu_consumer_set_layers(sfu_consumer *c, int spatial, int temporal, int64_t now_us) {
+  if (c->ops != &sfu_consumer_simulcast_ops) return;
+  c->want_spatial = (int8_t)spatial;
+  c->tid_target = (uint8_t)(temporal < 0 ? 2 : temporal);
+  int pli = sfu_simulcast_set_target(&c->sel, spatial, now_us);
+  if (pli >= 0) sfu_producer_request_keyframe(c->src, (uint8_t)pli, now_us);
+}
+
 void sfu_consumer_tick(sfu_consumer *c, int64_t now_us) {
+  if (c->ops->tick) c->ops->tick(c, now_us);
   if (!c->ts_started || now_us < c->next_sr_us || !c->link_up) return;
   c->next_sr_us = now_us + SR_INTERVAL_US;
   const sfu_recvstream *s = &c->src->st[0];
@@ -123,7 +180,7 @@ void sfu_consumer_tick(sfu_consumer *c, int64_t now_us) {
   uint64_t ntp;
   /* Anchored on the publisher's own SR, so audio and video of one publisher
    * keep their lip-sync relation at the subscriber. */
-  if (s->have_sr && s->gen == c->gen) {
+  if (s->have_sr && s->gen == c->gen && c->src->nst == 1) {
     int64_t el = now_us - s->sr_local_us;
     rtp = s->sr_rtp + (uint32_t)(el * (int64_t)clock / 1000000) + c->ts_off;
     ntp = s->sr_ntp + (((uint64_t)el << 32) / 1000000);

@@ -38,6 +38,10 @@ static void forward(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, c
     c->waiting_kf = false;
   }
   if (c->resync) resync(c, h, now_us);
+  if (in->padding_only) { /* a probe: its number is not ours to keep */
+    sfu_seqmgr_drop(&c->seq, h->seq);
+    return;
+  }
   uint16_t seq_out;
   if (!sfu_seqmgr_out(&c->seq, h->seq, &seq_out)) return; /* from before our starting point */
   sfu_consumer_send(c, pkt, h, in, seq_out, h->ts + c->ts_off, now_us);

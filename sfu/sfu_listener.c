@@ -61,20 +61,28 @@ static bool ext_is(const uint8_t *pkt, const sfu_rtp_hdr *h, uint8_t id, const c
   return v && len == strnlen(want, SFU_MID_MAX) && !memcmp(v, want, len);
 }
 
+static bool is_rtx_pt(const sfu_producer *p, uint8_t pt) {
+  for (int i = 0; i < p->prm.ncodecs; i++)
+    if (p->prm.codecs[i].rtx_pt && p->prm.codecs[i].rtx_pt == pt) return true;
+  return false;
+}
+
 /* The m-section by MID, then the encoding by RID (or RRID: its RTX). A
- * section with one encoding and no RID takes the packet as that encoding. */
+ * section with one encoding and no RID takes the packet as that encoding,
+ * its retransmission stream told apart by the RTX payload type. */
 static sfu_listener_entry *place(sfu_listener *l, const uint8_t *pkt, const sfu_rtp_hdr *h) {
   sfu_producer *p = NULL;
   for (size_t i = 0; i < l->nprods && !p; i++)
     if (ext_is(pkt, h, l->ext_mid, l->prods[i]->prm.mid)) p = l->prods[i];
   if (!p) return NULL;
+  bool rtx = is_rtx_pt(p, h->pt);
   for (uint8_t k = 0; k < p->prm.nenc; k++) {
     const char *rid = p->prm.enc[k].rid;
     if (!rid[0]) break;
-    if (ext_is(pkt, h, l->ext_rid, rid)) return bind(l, h->ssrc, p, k, false);
-    if (ext_is(pkt, h, l->ext_rrid, rid)) return bind(l, h->ssrc, p, k, true);
+    if (!rtx && ext_is(pkt, h, l->ext_rid, rid)) return bind(l, h->ssrc, p, k, false);
+    if (rtx && ext_is(pkt, h, l->ext_rrid, rid)) return bind(l, h->ssrc, p, k, true);
   }
-  if (p->prm.nenc == 1 && !p->prm.enc[0].rid[0]) return bind(l, h->ssrc, p, 0, false);
+  if (p->prm.nenc == 1 && !p->prm.enc[0].rid[0]) return bind(l, h->ssrc, p, 0, rtx);
   return NULL;
 }
 

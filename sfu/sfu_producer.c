@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sfu_rtcp.h"
+#include "sfu_vp8.h"
 
 #define PLI_MIN_GAP_US 300000
 #define RR_INTERVAL_US 1000000
@@ -90,6 +91,21 @@ static int codec_index(const sfu_producer *p, uint8_t pt) {
   return -1;
 }
 
+/* Keyframe, size and temporal layer of a video payload. */
+static void inspect_video(sfu_producer *p, sfu_recvstream *s, int ci, const uint8_t *pl, size_t n,
+                          sfu_rx_info *in) {
+  sfu_vp8_desc d;
+  if (p->prm.codecs[ci].codec == SFU_CODEC_VP8 && sfu_vp8_parse(pl, n, &d) == 0) {
+    in->keyframe = d.keyframe;
+    in->tid = d.has_tid ? (int8_t)(d.tid > 2 ? 2 : d.tid) : -1;
+    in->layer_sync = d.y;
+    if (d.keyframe && d.width) s->width = d.width, s->height = d.height;
+  } else {
+    in->keyframe = sfu_codec_is_keyframe(p->prm.codecs[ci].codec, pl, n);
+  }
+  if (in->keyframe) s->pli_pending = false;
+}
+
 bool sfu_producer_receive(sfu_producer *p, uint8_t layer, const uint8_t *pkt, size_t len,
                           const sfu_rtp_hdr *h, int64_t now_us, sfu_rx_info *out) {
   int ci = codec_index(p, h->pt);
@@ -102,18 +118,37 @@ bool sfu_producer_receive(sfu_producer *p, uint8_t layer, const uint8_t *pkt, si
   p->ctr->bytes_in += len;
   s->last_rtp_us = now_us;
   sfu_rxstats_update(&s->rx, h->seq, h->ts, now_us);
-  bool kf = false;
+  *out = (sfu_rx_info){
+      .layer = layer, .codec = (uint8_t)ci, .tid = -1, .gen = s->gen, .padding_only = h->payload_len == 0};
   if (p->prm.video) {
     sfu_nackgen_on_seq(&s->nack, h->seq, now_us);
-    sfu_rtxbuf_put(s->rtx, h->seq, pkt, len);
-    kf = sfu_codec_is_keyframe(p->prm.codecs[ci].codec, pkt + h->payload_off, h->payload_len);
-    if (kf) s->pli_pending = false;
+    if (!out->padding_only) {
+      sfu_rtxbuf_put(s->rtx, h->seq, pkt, len);
+      inspect_video(p, s, ci, pkt + h->payload_off, h->payload_len, out);
+    }
   }
-  *out = (sfu_rx_info){.layer = layer, .codec = (uint8_t)ci, .keyframe = kf, .gen = s->gen};
+  s->bytes[out->tid > 0 ? out->tid : 0] += h->payload_len;
   return true;
 }
 
-bool sfu_producer_on_sr(sfu_producer *p, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts, int64_t now_us) {
+size_t sfu_producer_unwrap_rtx(const sfu_producer *p, uint8_t layer, const uint8_t *pkt, const sfu_rtp_hdr *h,
+                               uint8_t *out, size_t cap) {
+  int ci = -1;
+  for (int i = 0; i < p->prm.ncodecs && ci < 0; i++)
+    if (p->prm.codecs[i].rtx_pt && p->prm.codecs[i].rtx_pt == h->pt) ci = i;
+  if (ci < 0 || layer >= p->nst || !p->st[layer].ssrc_known || h->payload_len < 2) return 0;
+  size_t hdr = h->payload_off, n = h->payload_len - 2;
+  if (hdr + n > cap) return 0;
+  memcpy(out, pkt, hdr);
+  out[0] &= (uint8_t)~0x20; /* padding dropped */
+  out[1] = (uint8_t)((pkt[1] & 0x80) | p->prm.codecs[ci].pt);
+  sfu_wr16(out + 2, sfu_rd16(pkt + hdr)); /* the original sequence number */
+  sfu_wr32(out + 8, p->st[layer].ssrc);
+  memcpy(out + hdr, pkt + hdr + 2, n);
+  return hdr + n;
+}
+
+int sfu_producer_on_sr(sfu_producer *p, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts, int64_t now_us) {
   for (uint8_t i = 0; i < p->nst; i++) {
     sfu_recvstream *s = &p->st[i];
     if (!s->ssrc_known || s->ssrc != ssrc) continue;
@@ -122,9 +157,9 @@ bool sfu_producer_on_sr(sfu_producer *p, uint32_t ssrc, uint64_t ntp, uint32_t r
     s->sr_rtp = rtp_ts;
     s->sr_local_us = now_us;
     sfu_rxstats_on_sr(&s->rx, ntp, now_us);
-    return true;
+    return i;
   }
-  return false;
+  return -1;
 }
 
 const uint8_t *sfu_producer_history(const sfu_producer *p, uint8_t layer, uint16_t seq, size_t *len) {
@@ -152,9 +187,25 @@ static void tick_stream(sfu_producer *p, sfu_recvstream *s, int64_t now_us) {
     send_rtcp(p, sfu_rtcp_build_remb(p->scratch, RTCP_CAP, p->own_ssrc, p->prm.remb_bps, &s->ssrc, 1));
 }
 
+/* Rates over windows of at least half a second; a stream that stopped
+ * sending reads 0 after its window. */
+static void measure(sfu_recvstream *s, int64_t now_us) {
+  int64_t el = now_us - s->win_start_us;
+  if (el < 500000) return;
+  uint64_t cum = 0;
+  for (int t = 0; t < 3; t++) {
+    cum += s->bytes[t] - s->win_bytes[t];
+    s->bps[t] = s->win_start_us ? (uint32_t)(cum * 8 * 1000000 / (uint64_t)el) : 0;
+    s->win_bytes[t] = s->bytes[t];
+  }
+  s->win_start_us = now_us;
+}
+
 void sfu_producer_tick(sfu_producer *p, int64_t now_us) {
-  for (uint8_t i = 0; i < p->nst; i++)
+  for (uint8_t i = 0; i < p->nst; i++) {
     tick_stream(p, &p->st[i], now_us);
+    measure(&p->st[i], now_us);
+  }
 }
 
 uint64_t sfu_ntp_now(void) {

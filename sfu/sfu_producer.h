@@ -33,6 +33,12 @@ typedef struct {
   sfu_nackgen nack;
   sfu_rtxbuf *rtx; /* video only; owned */
   int64_t last_pli_us, next_rr_us, last_rtp_us;
+  /* What it carries, for layer choice: bytes by temporal layer (VP8 TID,
+   * else all in 0), the rates over the last window, the keyframe size. */
+  uint64_t bytes[3], win_bytes[3];
+  uint32_t bps[3]; /* bit/s of temporal layers 0..t together, last window */
+  int64_t win_start_us;
+  uint16_t width, height;
   bool pli_pending;
   bool have_sr;
   uint64_t sr_ntp;
@@ -45,6 +51,9 @@ typedef struct {
   uint8_t layer; /* index of the receive stream */
   uint8_t codec; /* index into prm.codecs */
   bool keyframe;
+  bool padding_only; /* no payload: nothing to forward, but its sequence number counts */
+  int8_t tid;        /* VP8 temporal layer, -1 = none or not VP8 */
+  bool layer_sync;   /* VP8 Y bit */
   uint32_t gen;
 } sfu_rx_info;
 
@@ -58,6 +67,11 @@ struct sfu_producer {
   uint32_t own_ssrc;
   sfu_recvstream st[SFU_MAX_ENCODINGS];
   uint8_t nst;
+  /* Encodings worth sending (bit per layer) as last told to the publisher,
+   * and since when each unwanted one has been unwanted. */
+  uint8_t layers_on;
+  int64_t unwanted_since_us[SFU_MAX_ENCODINGS];
+  int64_t next_demand_us;
   /* The router's fan-out list: consumers of this producer (borrowed). */
   sfu_consumer **cons;
   size_t ncons, capcons;
@@ -73,8 +87,14 @@ void sfu_producer_free(sfu_producer *p); /* the router unlinks consumers first *
  * forwarding (unknown payload type). */
 bool sfu_producer_receive(sfu_producer *p, uint8_t layer, const uint8_t *pkt, size_t len,
                           const sfu_rtp_hdr *h, int64_t now_us, sfu_rx_info *out);
-/* The publisher's sender report for one of our ssrcs; false if not ours. */
-bool sfu_producer_on_sr(sfu_producer *p, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts, int64_t now_us);
+/* A retransmission (RFC 4588) of receive stream `layer` rebuilt as the
+ * packet it repairs into out (the original payload type, sequence number and
+ * ssrc). Returns its length, or 0 (not ours, stream not known, too short). */
+size_t sfu_producer_unwrap_rtx(const sfu_producer *p, uint8_t layer, const uint8_t *pkt, const sfu_rtp_hdr *h,
+                               uint8_t *out, size_t cap);
+/* The publisher's sender report for one of our ssrcs: the encoding it is
+ * about, or -1 if not ours. */
+int sfu_producer_on_sr(sfu_producer *p, uint32_t ssrc, uint64_t ntp, uint32_t rtp_ts, int64_t now_us);
 /* Asks the publisher for a keyframe on a layer, at most one PLI per 300 ms
  * (a request inside that window is sent when it ends). */
 void sfu_producer_request_keyframe(sfu_producer *p, uint8_t layer, int64_t now_us);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sfu_allocator.h"
 #include "sfu_rtcp.h"
 
 static void emit(sfu_router *r, sfu_event_type type, sfu_id t, sfu_failure f, const char *why) {
@@ -41,19 +42,25 @@ static void unlink_consumer(sfu_producer *p, sfu_consumer *c) {
 
 static void on_rtp(void *ud, uint8_t *pkt, size_t len) {
   sfu_transport *t = ud;
-  sfu_counters *ctr = &t->router->env->ctr;
+  sfu_env *e = t->router->env;
   sfu_rtp_hdr h;
   uint8_t layer;
   bool rtx;
   sfu_producer *p;
-  if (sfu_rtp_parse(pkt, len, &h) != 0 || !(p = sfu_listener_find(&t->lis, pkt, &h, &layer, &rtx)) || rtx) {
-    ctr->dropped_unknown++;
+  int64_t now = g_get_monotonic_time();
+  if (sfu_rtp_parse(pkt, len, &h) != 0 || !(p = sfu_listener_find(&t->lis, pkt, &h, &layer, &rtx))) {
+    e->ctr.dropped_unknown++;
     return;
   }
-  int64_t now = g_get_monotonic_time();
+  sfu_transport_note_arrival(t, pkt, &h, now);
+  if (rtx) { /* padding (probes) ends here; repairs go on as the packet they repair */
+    len = sfu_producer_unwrap_rtx(p, layer, pkt, &h, e->scratch_rx, SFU_SCRATCH_BYTES);
+    if (!len || sfu_rtp_parse(e->scratch_rx, len, &h) != 0) return;
+    pkt = e->scratch_rx;
+  }
   sfu_rx_info in;
   if (!sfu_producer_receive(p, layer, pkt, len, &h, now, &in)) {
-    ctr->dropped_unknown++;
+    e->ctr.dropped_unknown++;
     return;
   }
   for (size_t i = 0; i < p->ncons; i++)
@@ -71,7 +78,7 @@ static void on_feedback(sfu_transport *t, const sfu_rtcp_item *it, int64_t now) 
   if (!c) return;
   if (it->type == SFU_RTCP_NACK) {
     uint16_t seqs[128];
-    sfu_consumer_on_nack(c, seqs, sfu_rtcp_nack_seqs(it, seqs, 128));
+    sfu_consumer_on_nack(c, seqs, sfu_rtcp_nack_seqs(it, seqs, 128), now);
   } else {
     c->ops->on_keyframe_request(c, now);
   }
@@ -83,11 +90,16 @@ static void on_rtcp(void *ud, uint8_t *pkt, size_t len) {
   sfu_rtcp_iter it;
   sfu_rtcp_item item;
   sfu_rtcp_iter_init(&it, pkt, len);
+  sfu_env *e = t->router->env;
   while (sfu_rtcp_iter_next(&it, &item) == 1) {
     if (item.type == SFU_RTCP_SR)
       on_sr(t, &item, now);
     else if (item.type == SFU_RTCP_NACK || item.type == SFU_RTCP_PLI || item.type == SFU_RTCP_FIR)
       on_feedback(t, &item, now);
+    else if (item.pt == 205 && item.fmt == 15 && t->consumers->len)
+      sfu_allocator_on_feedback(t, &item, e->fb_scratch, SFU_TWCC_BUILD_MAX, now, &e->bad_feedback);
+    else if (item.type == SFU_RTCP_REMB && t->consumers->len)
+      sfu_allocator_on_remb(t, item.remb_bps);
   }
 }
 
@@ -244,6 +256,7 @@ void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *
     return;
   }
   g_hash_table_insert(e->producers, GUINT_TO_POINTER(id), p);
+  p->layers_on = (uint8_t)((1u << p->nst) - 1); /* the publisher starts with every encoding on */
   if (t->connected) sfu_producer_request_keyframe(p, 0, g_get_monotonic_time());
 }
 
@@ -252,7 +265,7 @@ void sfu_router_consume(sfu_transport *t, sfu_id id, const sfu_consumer_params *
   sfu_producer *p = g_hash_table_lookup(e->producers, GUINT_TO_POINTER(prm->producer));
   if (!p || p->owner->router != t->router || g_hash_table_contains(e->consumers, GUINT_TO_POINTER(id)))
     return;
-  sfu_consumer *c = sfu_consumer_new(id, prm, p, t->peer, &e->ctr, e->scratch_rtp);
+  sfu_consumer *c = sfu_consumer_new(id, prm, p, t->peer, &t->tx, &e->ctr, e->scratch_rtp);
   if (!c) return;
   c->owner = t;
   if (link_consumer(p, c) != 0) {
@@ -267,10 +280,60 @@ void sfu_router_consume(sfu_transport *t, sfu_id id, const sfu_consumer_params *
     return;
   }
   g_hash_table_insert(e->consumers, GUINT_TO_POINTER(id), c);
+  t->alloc_dirty = true;
 }
 
 void sfu_router_set_consumer_paused(sfu_consumer *c, bool paused) {
   sfu_consumer_set_paused(c, paused, g_get_monotonic_time());
+  c->owner->alloc_dirty = true;
+}
+
+void sfu_router_set_viewport(sfu_consumer *c, unsigned width, unsigned height, bool visible) {
+  c->vp_w = (uint16_t)MIN(width, 16384u);
+  c->vp_h = (uint16_t)MIN(height, 16384u);
+  c->vp_hidden = !visible;
+  c->owner->alloc_dirty = true;
+}
+
+static void on_paused(void *ud, sfu_consumer *c, bool paused) {
+  sfu_router *r = ud;
+  sfu_event ev = {.type = SFU_EV_CONSUMER_PAUSED,
+                  .router = r->id,
+                  .transport = c->owner->id,
+                  .consumer = c->id,
+                  .paused = paused};
+  r->env->emit(r->env->emit_ud, &ev);
+}
+
+/* Layers above the best any visible viewport needs are switched off at the
+ * publisher after UNWANTED_US, and on again at once; the lowest stays on
+ * (a joiner or a starved link needs it at once). */
+#define UNWANTED_US 5000000
+#define DEMAND_PERIOD_US 500000
+
+static void producer_demand(sfu_router *r, sfu_producer *p, int64_t now_us) {
+  if (p->nst < 2 || now_us < p->next_demand_us) return;
+  p->next_demand_us = now_us + DEMAND_PERIOD_US;
+  int top = MAX(sfu_allocator_wanted_layer(p), 0);
+  uint8_t on = p->layers_on;
+  for (uint8_t s = 0; s < p->nst; s++) {
+    if (s <= top) {
+      p->unwanted_since_us[s] = 0;
+      on |= (uint8_t)(1u << s);
+    } else if (!p->unwanted_since_us[s]) {
+      p->unwanted_since_us[s] = now_us;
+    } else if (now_us - p->unwanted_since_us[s] >= UNWANTED_US) {
+      on &= (uint8_t) ~(1u << s);
+    }
+  }
+  if (on == p->layers_on) return;
+  p->layers_on = on;
+  sfu_event ev = {.type = SFU_EV_PRODUCER_LAYERS,
+                  .router = r->id,
+                  .transport = p->owner->id,
+                  .producer = p->id,
+                  .layers = on};
+  r->env->emit(r->env->emit_ud, &ev);
 }
 
 static void tick_transport(sfu_router *r, sfu_transport *t, int64_t now) {
@@ -287,8 +350,12 @@ static void tick_transport(sfu_router *r, sfu_transport *t, int64_t now) {
     t->first_media = true;
     emit(r, SFU_EV_TRANSPORT_FIRST_MEDIA, t->id, SFU_FAIL_NONE, NULL);
   }
-  for (guint i = 0; i < t->producers->len; i++)
+  for (guint i = 0; i < t->producers->len; i++) {
     sfu_producer_tick(g_ptr_array_index(t->producers, i), now);
+    producer_demand(r, g_ptr_array_index(t->producers, i), now);
+  }
+  sfu_transport_send_feedback(t, r->env->scratch_rtcp, now);
+  if (t->consumers->len) sfu_allocator_tick(t, now, on_paused, r);
   for (guint i = 0; i < t->consumers->len; i++)
     sfu_consumer_tick(g_ptr_array_index(t->consumers, i), now);
 }

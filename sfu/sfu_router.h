@@ -29,6 +29,9 @@ typedef struct {
   uint64_t srtp_errors_closed; /* SRTP errors of transports already gone */
   uint8_t *scratch_rtp, *scratch_rtcp;
   struct tp_sender *sender; /* batched sends of every transport; NULL = one sendto per packet */
+  uint8_t *scratch_rx;         /* an incoming retransmission rebuilt as the packet it repairs */
+  sfu_twcc_status *fb_scratch; /* SFU_TWCC_BUILD_MAX statuses of one parsed feedback */
+  uint64_t bad_feedback;       /* malformed transport-cc feedback, dropped */
   /* Every object by id, for the worker's commands (borrowed values). */
   GHashTable *transports, *producers, *consumers;
   void (*emit)(void *ud, const sfu_event *ev);
@@ -60,6 +63,7 @@ void sfu_router_close_producer(sfu_producer *p);
 
 void sfu_router_consume(sfu_transport *t, sfu_id id, const sfu_consumer_params *p);
 void sfu_router_set_consumer_paused(sfu_consumer *c, bool paused);
+void sfu_router_set_viewport(sfu_consumer *c, unsigned width, unsigned height, bool visible);
 void sfu_router_close_consumer(sfu_consumer *c);
 
 /* Timers of everything in the room (every 20 ms). */

@@ -141,16 +141,21 @@ static void put_elem(uint8_t *out, size_t *pos, uint8_t id, const uint8_t *val, 
 static size_t build_ext(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out) {
   size_t pos = 0;
   uint8_t mid_id = (rw->mid_id >= 1 && rw->mid_id <= 14) ? rw->mid_id : 0;
+  uint8_t twcc_id = (rw->twcc_id >= 1 && rw->twcc_id <= 14 && rw->twcc_id != mid_id) ? rw->twcc_id : 0;
   if (mid_id && rw->mid && rw->mid_len >= 1 && rw->mid_len <= 16)
     put_elem(out, &pos, mid_id, (const uint8_t *)rw->mid, rw->mid_len);
-  if (h->ext_profile == EXT_ONE_BYTE && h->ext_len > 0) {
+  if (twcc_id) {
+    uint8_t v[2] = {(uint8_t)(rw->twcc_seq >> 8), (uint8_t)rw->twcc_seq};
+    put_elem(out, &pos, twcc_id, v, 2);
+  }
+  if (in && h->ext_profile == EXT_ONE_BYTE && h->ext_len > 0) {
     ext_walk w = {in + h->ext_off, h->ext_len, 0};
     uint8_t id;
     const uint8_t *val;
     size_t vlen;
     while (ext_next(&w, false, &id, &val, &vlen) == 1) {
       uint8_t to = rw->ext_map[id & 0x0F];
-      if (to == 0 || to > 14 || to == mid_id) /* dropped, or replaced by our mid */
+      if (to == 0 || to > 14 || to == mid_id || to == twcc_id) /* dropped, or ours */
         continue;
       put_elem(out, &pos, to, val, vlen);
     }
@@ -167,13 +172,14 @@ size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_r
   size_t ext_words = (elems + 3) / 4;
   if (ext_words > 0xFFFF) return 0;
   size_t ext_total = elems ? 4 + 4 * ext_words : 0;
-  if (cap < hdr || cap - hdr < ext_total || cap - hdr - ext_total < h->payload_len) return 0;
+  size_t osn = rw->rtx ? 2 : 0;
+  if (cap < hdr || cap - hdr < ext_total || cap - hdr - ext_total < h->payload_len + osn) return 0;
 
   out[0] = (uint8_t)(0x80 | (elems ? 0x10 : 0) | cc);
-  out[1] = (uint8_t)((h->marker ? 0x80 : 0) | (rw->pt & 0x7F));
-  sfu_wr16(out + 2, rw->seq);
+  out[1] = (uint8_t)((h->marker ? 0x80 : 0) | ((rw->rtx ? rw->rtx_pt : rw->pt) & 0x7F));
+  sfu_wr16(out + 2, rw->rtx ? rw->rtx_seq : rw->seq);
   sfu_wr32(out + 4, rw->ts);
-  sfu_wr32(out + 8, rw->ssrc);
+  sfu_wr32(out + 8, rw->rtx ? rw->rtx_ssrc : rw->ssrc);
   memcpy(out + RTP_FIXED_LEN, in + RTP_FIXED_LEN, 4u * cc);
   size_t pos = hdr;
   if (elems) {
@@ -183,6 +189,32 @@ size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_r
     memset(out + pos + 4 + elems, 0, 4 * ext_words - elems); /* pad to a word */
     pos += ext_total;
   }
-  memcpy(out + pos, in + h->payload_off, h->payload_len);
-  return pos + h->payload_len;
+  if (osn) sfu_wr16(out + pos, rw->seq);
+  memcpy(out + pos + osn, in + h->payload_off, h->payload_len);
+  return pos + osn + h->payload_len;
+}
+
+size_t sfu_rtp_build_padding(const sfu_rtp_rewrite *rw, size_t pad, uint8_t *out, size_t cap) {
+  if (!rw || !out || pad < 1 || pad > 255) return 0;
+  sfu_rtp_hdr none;
+  memset(&none, 0, sizeof none);
+  size_t elems = build_ext(NULL, &none, rw, NULL);
+  size_t ext_total = elems ? 4 + 4 * ((elems + 3) / 4) : 0;
+  if (cap < RTP_FIXED_LEN + ext_total + pad) return 0;
+  out[0] = (uint8_t)(0x80 | 0x20 | (elems ? 0x10 : 0));
+  out[1] = (uint8_t)(rw->rtx_pt & 0x7F);
+  sfu_wr16(out + 2, rw->rtx_seq);
+  sfu_wr32(out + 4, rw->ts);
+  sfu_wr32(out + 8, rw->rtx_ssrc);
+  size_t pos = RTP_FIXED_LEN;
+  if (elems) {
+    sfu_wr16(out + pos, EXT_ONE_BYTE);
+    sfu_wr16(out + pos + 2, (uint16_t)((ext_total - 4) / 4));
+    memset(out + pos + 4, 0, ext_total - 4);
+    build_ext(NULL, &none, rw, out + pos + 4);
+    pos += ext_total;
+  }
+  memset(out + pos, 0, pad - 1);
+  out[pos + pad - 1] = (uint8_t)pad;
+  return pos + pad;
 }

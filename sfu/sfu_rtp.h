@@ -46,6 +46,14 @@ typedef struct {
   uint8_t mid_id;  /* subscriber's id for urn:ietf:params:rtp-hdrext:sdes:mid, 0 = none */
   const char *mid; /* subscriber's mid value written into that element */
   uint8_t mid_len; /* 1..16 */
+  uint8_t twcc_id; /* subscriber's id for the transport-wide sequence number, 0 = none */
+  uint16_t twcc_seq;
+  /* RFC 4588 retransmission form: the header carries rtx_ssrc, rtx_pt and
+   * rtx_seq, and the payload starts with the original sequence number (seq). */
+  bool rtx;
+  uint8_t rtx_pt;
+  uint32_t rtx_ssrc;
+  uint16_t rtx_seq;
 } sfu_rtp_rewrite;
 
 /* Writes the rewritten packet (header, rebuilt extension block, payload;
@@ -53,6 +61,12 @@ typedef struct {
  * in/h must come from a successful sfu_rtp_parse. in and out must not overlap. */
 size_t sfu_rtp_rewrite_into(const uint8_t *in, const sfu_rtp_hdr *h, const sfu_rtp_rewrite *rw, uint8_t *out,
                             size_t cap);
+
+/* A padding-only packet (for bandwidth probes) on the rtx stream of rw:
+ * header (rtx_ssrc, rtx_pt, rtx_seq, ts), the mid and transport-wide
+ * elements, then pad bytes of padding (1..255, the last one the count).
+ * Returns its length, or 0 if cap is too small or pad out of range. */
+size_t sfu_rtp_build_padding(const sfu_rtp_rewrite *rw, size_t pad, uint8_t *out, size_t cap);
 
 /* Sequence number helpers (RFC 1982 serial arithmetic on 16 bits). */
 static inline bool sfu_seq_newer(uint16_t a, uint16_t b) {

@@ -8,6 +8,7 @@ int sfu_transport_new(sfu_transport **out, sfu_id id, sfu_router *r, const tp_pe
   sfu_transport *t = g_new0(sfu_transport, 1);
   t->id = id;
   t->router = r;
+  t->tx.twcc_seq = (uint16_t)g_random_int();
   sfu_listener_init(&t->lis);
   int rc = tp_peer_new(&t->peer, pc, cbs, t, err, errlen);
   if (rc != 0) {
@@ -31,13 +32,39 @@ void sfu_transport_free(sfu_transport *t) {
   g_ptr_array_free(t->consumers, TRUE);
   g_ptr_array_free(t->producers, TRUE);
   g_hash_table_destroy(t->cons_by_ssrc);
+  g_free(t->twcc_rx);
+  g_free(t->tx.bwe);
   g_free(t);
 }
 
 int sfu_transport_add_producer(sfu_transport *t, sfu_producer *p) {
   int rc = sfu_listener_add(&t->lis, p);
-  if (rc == 0) g_ptr_array_add(t->producers, p);
-  return rc;
+  if (rc != 0) return rc;
+  g_ptr_array_add(t->producers, p);
+  if (p->prm.ext_twcc && !t->twcc_rx) {
+    t->twcc_rx = g_new(sfu_twcc_recv, 1);
+    sfu_twcc_recv_init(t->twcc_rx);
+    t->ext_twcc = p->prm.ext_twcc;
+    t->twcc_ssrc = (uint32_t)g_random_int_range(1, G_MAXINT32);
+  }
+  return 0;
+}
+
+void sfu_transport_note_arrival(sfu_transport *t, const uint8_t *pkt, const sfu_rtp_hdr *h, int64_t now_us) {
+  uint16_t seq;
+  if (t->twcc_rx && sfu_twcc_ext_read(pkt, h, t->ext_twcc, &seq) == 0)
+    sfu_twcc_recv_packet(t->twcc_rx, seq, now_us, h->ssrc);
+}
+
+#define TWCC_INTERVAL_US 100000
+#define FEEDBACK_CAP 1200
+
+void sfu_transport_send_feedback(sfu_transport *t, uint8_t *buf, int64_t now_us) {
+  if (!t->twcc_rx || now_us < t->next_twcc_us) return;
+  t->next_twcc_us = now_us + TWCC_INTERVAL_US;
+  size_t n;
+  for (int i = 0; i < 8 && (n = sfu_twcc_recv_feedback(t->twcc_rx, t->twcc_ssrc, buf, FEEDBACK_CAP)); i++)
+    tp_peer_send_rtcp(t->peer, buf, n, FEEDBACK_CAP + TP_SRTP_TRAILER_MAX);
 }
 
 void sfu_transport_remove_producer(sfu_transport *t, sfu_producer *p) {

@@ -14,6 +14,8 @@
 #include "sfu.h"
 #include "sfu_consumer.h"
 #include "sfu_listener.h"
+#include "sfu_twcc.h"
+#include "sfu_txctx.h"
 #include "tp_peer.h"
 
 typedef struct sfu_router sfu_router;
@@ -27,6 +29,15 @@ typedef struct sfu_transport {
   GPtrArray *consumers;     /* sfu_consumer*, owned */
   GHashTable *cons_by_ssrc; /* subscriber ssrc -> sfu_consumer*, borrowed */
   bool connected, failed, first_media;
+  sfu_txctx tx;      /* what its consumers send share: transport-wide seq, estimator */
+  uint64_t remb_bps; /* the subscriber's REMB, when it sends no transport-cc */
+  bool alloc_dirty;  /* a viewport or a consumer changed: allocate again */
+  int64_t next_alloc_us;
+  /* Transport-cc feedback to the remote (publisher side), when negotiated. */
+  sfu_twcc_recv *twcc_rx; /* owned, NULL = none */
+  uint8_t ext_twcc;
+  uint32_t twcc_ssrc; /* sender ssrc of our feedback */
+  int64_t next_twcc_us;
   int64_t remote_set_us;
   /* Traffic watchdog: packet counters and when they last moved. */
   uint64_t wd_rx, wd_tx;
@@ -44,6 +55,11 @@ void sfu_transport_remove_producer(sfu_transport *t, sfu_producer *p); /* frees 
 int sfu_transport_add_consumer(sfu_transport *t, sfu_consumer *c);
 void sfu_transport_remove_consumer(sfu_transport *t, sfu_consumer *c); /* frees it */
 sfu_consumer *sfu_transport_consumer_by_ssrc(sfu_transport *t, uint32_t ssrc);
+/* An incoming RTP packet's transport-wide sequence number, if any, for feedback. */
+void sfu_transport_note_arrival(sfu_transport *t, const uint8_t *pkt, const sfu_rtp_hdr *h, int64_t now_us);
+/* Due transport-cc feedback (every 100 ms) into buf (cap >= 1200 +
+ * TP_SRTP_TRAILER_MAX), sent on the peer. */
+void sfu_transport_send_feedback(sfu_transport *t, uint8_t *buf, int64_t now_us);
 
 /* Once a second: SFU_FAIL_NONE, or why this transport should be failed
  * (never connected within limit_us of its remote description, or silent). */

@@ -27,6 +27,7 @@ typedef enum {
   OP_PRODUCER_CLOSE,
   OP_CONSUME,
   OP_CONSUMER_PAUSE,
+  OP_CONSUMER_VIEWPORT,
   OP_CONSUMER_CLOSE,
 } op;
 
@@ -49,6 +50,9 @@ typedef struct {
       sfu_transport_stats *out;
     } stats;
     sfu_worker_stats *counters;
+    struct {
+      unsigned w, h;
+    } vp;
   } u;
   /* Synchronous commands: the caller waits for done. */
   sfu_transport_local *local;
@@ -164,6 +168,10 @@ static void run(sfu_worker *w, cmd *c) {
     break;
   case OP_CONSUMER_PAUSE:
     if ((k = g_hash_table_lookup(w->env.consumers, key))) sfu_router_set_consumer_paused(k, c->flag);
+    break;
+  case OP_CONSUMER_VIEWPORT:
+    if ((k = g_hash_table_lookup(w->env.consumers, key)))
+      sfu_router_set_viewport(k, c->u.vp.w, c->u.vp.h, c->flag);
     break;
   case OP_CONSUMER_CLOSE:
     if ((k = g_hash_table_lookup(w->env.consumers, key))) sfu_router_close_consumer(k);
@@ -364,6 +372,14 @@ void sfu_worker_consumer_pause(sfu_worker *w, sfu_id id, bool paused) {
   c->flag = paused;
   submit(w, c);
 }
+void sfu_worker_consumer_viewport(sfu_worker *w, sfu_id id, unsigned width, unsigned height, bool visible) {
+  cmd *c = cmd_new(OP_CONSUMER_VIEWPORT, id, 0);
+  c->u.vp.w = width;
+  c->u.vp.h = height;
+  c->flag = visible;
+  submit(w, c);
+}
+
 void sfu_worker_consumer_close(sfu_worker *w, sfu_id id) {
   post(w, OP_CONSUMER_CLOSE, id, 0);
 }
@@ -418,6 +434,8 @@ int sfu_worker_new(sfu_worker **out, const sfu_worker_config *cfg, char *err, si
   e->scratch_rtp = g_malloc0(SFU_SCRATCH_BYTES);
   e->scratch_rtcp = g_malloc0(SFU_SCRATCH_BYTES);
   start_sender(e);
+  e->scratch_rx = g_malloc0(SFU_SCRATCH_BYTES);
+  e->fb_scratch = g_new(sfu_twcc_status, SFU_TWCC_BUILD_MAX);
   e->transports = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->producers = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->consumers = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -475,5 +493,7 @@ void sfu_worker_free(sfu_worker *w) {
   g_free(w->env.nat_public_ip);
   g_free(w->env.scratch_rtp);
   g_free(w->env.scratch_rtcp);
+  g_free(w->env.scratch_rx);
+  g_free(w->env.fb_scratch);
   g_free(w);
 }

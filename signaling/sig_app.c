@@ -365,7 +365,7 @@ static void handle_mute(sig_part *s, const sig_req *req) {
 
 static const char *req_name(sig_req_type t) {
   static const char *const names[] = {"",          "join", "publish", "answer",
-                                      "candidate", "mute", "leave",   "restart-ice"};
+                                      "candidate", "mute", "leave",   "restart-ice", "viewport"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
 }
 
@@ -406,6 +406,13 @@ static void handle(sig_app *app, sig_part *s, const sig_req *req) {
     else
       sig_sub_send_offer(s); /* or right after the answer to the one in flight */
     break;
+  case SIG_REQ_VIEWPORT: {
+    /* A track that has just gone may still be reported: nothing to do. */
+    sig_sec *sec = sig_sub_section_by_track(s, req->track);
+    if (sec && sec->consumer)
+      sfu_worker_consumer_viewport(app->cfg.worker, sec->consumer, req->width, req->height, req->visible);
+    break;
+  }
   case SIG_REQ_JOIN:
     break;
   }
@@ -471,7 +478,32 @@ static void on_connected(sig_app *app, sig_part *s, int pc) {
     sig_hist_observe(&app->join_latency, (double)(g_get_monotonic_time() - s->join_us) / 1e6);
 }
 
+/* The subscriber is told a video of theirs is paused for bandwidth (or back). */
+static void on_consumer_paused(sig_app *app, const sfu_event *ev) {
+  sig_part *s = g_hash_table_lookup(app->consumers, GUINT_TO_POINTER(ev->consumer));
+  sig_sec *sec = s && !s->dead ? sig_sub_section_by_consumer(s, ev->consumer) : NULL;
+  if (!sec) return;
+  sig_send(s, sig_dump(json_pack("{s:s, s:s, s:b, s:s}", "type", "video-paused", "track", sec->track_id,
+                                 "paused", ev->paused, "reason", "bandwidth")));
+}
+
+/* The publisher is asked to switch encodings on or off (nobody needs them). */
+static void on_producer_layers(sig_app *app, const sfu_event *ev) {
+  sig_part *s = g_hash_table_lookup(app->producers, GUINT_TO_POINTER(ev->producer));
+  sig_track *t = s && !s->dead ? sig_part_track_by_producer(s, ev->producer) : NULL;
+  if (!t || !t->nrids || t->layers_on == ev->layers) return;
+  t->layers_on = ev->layers;
+  json_t *active = json_object();
+  for (unsigned i = 0; i < t->nrids; i++)
+    json_object_set_new(active, t->rids[i], json_boolean(ev->layers & (1u << i)));
+  g_message("room %s: %s: encodings of %s on: 0x%x", s->room->name, s->id, t->id, ev->layers);
+  sig_send(s, sig_dump(json_pack("{s:s, s:s, s:s, s:o}", "type", "encodings", "mid", t->mid, "track", t->id,
+                                 "active", active)));
+}
+
 static void on_event(sig_app *app, const sfu_event *ev) {
+  if (ev->type == SFU_EV_CONSUMER_PAUSED) return on_consumer_paused(app, ev);
+  if (ev->type == SFU_EV_PRODUCER_LAYERS) return on_producer_layers(app, ev);
   sig_part *s = g_hash_table_lookup(app->transports, GUINT_TO_POINTER(ev->transport));
   if (!s || s->dead) return;
   int pc = s->tid[SIG_PC_PUB] == ev->transport ? SIG_PC_PUB : SIG_PC_SUB;
@@ -501,6 +533,9 @@ static void on_event(sig_app *app, const sfu_event *ev) {
     break;
   case SFU_EV_CANDIDATE_ERROR:
     sig_send_error(app, s->conn, "bad_message", ev->why, "candidate", false);
+    break;
+  case SFU_EV_CONSUMER_PAUSED:
+  case SFU_EV_PRODUCER_LAYERS:
     break;
   }
 }
@@ -553,6 +588,8 @@ sig_app *sig_app_new(const sig_app_config *cfg) {
   app->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_free);
   app->parts = g_hash_table_new(g_int64_hash, g_int64_equal);
   app->transports = g_hash_table_new(g_direct_hash, g_direct_equal);
+  app->consumers = g_hash_table_new(g_direct_hash, g_direct_equal);
+  app->producers = g_hash_table_new(g_direct_hash, g_direct_equal);
   g_mutex_init(&app->ev_mu);
   g_queue_init(&app->ev_q);
   return app;
@@ -618,6 +655,8 @@ void sig_app_free(sig_app *app) {
   g_hash_table_destroy(app->parts);
   g_hash_table_destroy(app->rooms);
   g_hash_table_destroy(app->transports);
+  g_hash_table_destroy(app->consumers);
+  g_hash_table_destroy(app->producers);
   sig_policy_free(app->policy);
   sig_resume_free(app->resume);
   g_mutex_clear(&app->ev_mu);

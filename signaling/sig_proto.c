@@ -188,6 +188,21 @@ int sig_proto_decode(const char *text, size_t len, sig_req *req, const char **co
     if (track) snprintf(req->track, sizeof req->track, "%s", track);
     req->video = kind && !strcmp(kind, "video");
     req->muted = json_is_true(m);
+  } else if (!strcmp(type, "viewport")) {
+    req->type = SIG_REQ_VIEWPORT;
+    const char *track = get_str(root, "track", &bad);
+    json_t *w = json_object_get(root, "width"), *h = json_object_get(root, "height");
+    json_t *v = json_object_get(root, "visible");
+    if (bad || !track || !token_ok(track, SIG_TRACK_ID_MAX))
+      FAIL("bad_message", "viewport: \"track\" must be a track id");
+    if (!json_is_integer(w) || !json_is_integer(h) || json_integer_value(w) < 0 ||
+        json_integer_value(h) < 0 || json_integer_value(w) > 16384 || json_integer_value(h) > 16384)
+      FAIL("bad_message", "viewport: \"width\" and \"height\" must be whole numbers 0-16384");
+    if (v && !json_is_boolean(v)) FAIL("bad_message", "viewport: \"visible\" must be true or false");
+    snprintf(req->track, sizeof req->track, "%s", track);
+    req->width = (unsigned)json_integer_value(w);
+    req->height = (unsigned)json_integer_value(h);
+    req->visible = !v || json_is_true(v);
   } else if (!strcmp(type, "leave")) {
     req->type = SIG_REQ_LEAVE;
   } else if (!strcmp(type, "restart-ice")) {

@@ -15,6 +15,7 @@ typedef enum {
   SIG_REQ_MUTE,
   SIG_REQ_LEAVE,
   SIG_REQ_RESTART_ICE, /* pc: "sub" (for pub the page sends a publish offer with new credentials) */
+  SIG_REQ_VIEWPORT,
 } sig_req_type;
 
 typedef enum { SIG_PC_PUB = 0, SIG_PC_SUB = 1 } sig_pc;
@@ -51,6 +52,8 @@ typedef struct {
   char track[SIG_TRACK_ID_MAX]; /* mute: the track id, "" = by kind */
   bool video;                   /* mute by kind: kind == "video" */
   bool muted;                   /* mute */
+  unsigned width, height;       /* viewport: the size a remote video is shown at (device pixels) */
+  bool visible;                 /* viewport */
 } sig_req;
 
 #define SIG_SDP_MAX_BYTES 65536

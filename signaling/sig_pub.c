@@ -33,6 +33,7 @@ static void offer_others(sig_part *s) {
 static void remove_track(sig_part *s, guint i) {
   sig_track *t = g_ptr_array_index(s->tracks, i);
   sfu_worker_producer_close(s->app->cfg.worker, t->producer);
+  g_hash_table_remove(s->app->producers, GUINT_TO_POINTER(t->producer));
   tell_subscribers(s, t, false);
   g_ptr_array_remove_index(s->tracks, i);
 }
@@ -139,15 +140,20 @@ static void producer_params(const sig_part *s, int kind, const sig_sdp_accepted 
       .video = kind == KIND_VIDEO,
       .clock_rate = a->codec.clock,
       .ncodecs = a->codec2.pt ? 2 : 1,
-      .codecs = {{.pt = a->codec.pt, .codec = sfu_codec_from_name(a->codec.name)},
-                 {.pt = a->codec2.pt, .codec = sfu_codec_from_name(a->codec2.name)}},
+      .codecs = {{.pt = a->codec.pt, .codec = sfu_codec_from_name(a->codec.name), .rtx_pt = a->rtx_pt},
+                 {.pt = a->codec2.pt, .codec = sfu_codec_from_name(a->codec2.name), .rtx_pt = a->rtx_pt2}},
       .ext_mid = a->ext_id_mid,
+      .ext_rid = a->ext_id_rid,
+      .ext_rrid = a->ext_id_rrid,
       .ext_abs_send_time = a->ext_id_abs_send_time,
       .ext_audio_level = a->ext_id_audio_level,
-      .nenc = 1,
-      .enc = {{.ssrc = a->ssrc}},
+      .ext_twcc = a->ext_id_twcc,
+      .nenc = a->nrids ? a->nrids : 1,
+      .enc = {{.ssrc = a->nrids ? 0 : a->ssrc, .rtx_ssrc = a->nrids ? 0 : a->rtx_ssrc}},
       .remb_bps = kind == KIND_VIDEO ? s->app->cfg.max_bitrate_kbps * 1000u : 0,
   };
+  for (unsigned i = 0; i < a->nrids && i < SFU_MAX_ENCODINGS; i++)
+    g_strlcpy(pp->enc[i].rid, a->rids[i], sizeof pp->enc[i].rid);
   g_strlcpy(pp->mid, a->mid, sizeof pp->mid);
 }
 
@@ -161,6 +167,11 @@ static sig_track *add_track(sig_part *s, const sig_req *req, const sig_sdp_accep
   t->producer = sig_new_id(s->app);
   t->codec[0] = sfu_codec_from_name(a->codec.name);
   t->codec[1] = a->codec2.pt ? sfu_codec_from_name(a->codec2.name) : SFU_CODEC_NONE;
+  t->nrids = a->nrids;
+  for (unsigned i = 0; i < a->nrids; i++)
+    g_strlcpy(t->rids[i], a->rids[i], sizeof t->rids[i]);
+  t->layers_on = (uint8_t)((1u << (a->nrids ? a->nrids : 1)) - 1);
+  g_hash_table_insert(s->app->producers, GUINT_TO_POINTER(t->producer), s);
   sfu_producer_params pp;
   producer_params(s, kind, a, &pp);
   sfu_worker_produce(s->app->cfg.worker, s->tid[SIG_PC_PUB], t->producer, &pp);

@@ -69,6 +69,14 @@ sig_track *sig_part_track(const sig_part *p, const char *track_id) {
   return NULL;
 }
 
+sig_track *sig_part_track_by_producer(const sig_part *p, sfu_id producer) {
+  for (guint i = 0; i < p->tracks->len; i++) {
+    sig_track *t = g_ptr_array_index(p->tracks, i);
+    if (t->producer == producer) return t;
+  }
+  return NULL;
+}
+
 unsigned sig_room_publishers(const sig_room *r) {
   unsigned n = 0;
   for (guint i = 0; i < r->members->len; i++)

@@ -33,6 +33,9 @@ typedef struct {
   bool muted;
   sfu_id producer;
   sfu_codec codec[2]; /* what subscribers are offered */
+  uint8_t nrids;      /* simulcast encodings, lowest first (0 = one encoding) */
+  char rids[SIG_SDP_MAX_RID][16];
+  uint8_t layers_on; /* encodings last asked of the publisher (bit per layer) */
 } sig_track;
 
 typedef enum {
@@ -48,9 +51,9 @@ typedef struct {
   char offered_mid[16]; /* its mid in the offer in flight */
   int kind;
   sig_sec_state state;
-  bool offered_closed; /* the offer in flight shows it closed */
-  bool negotiated;     /* an answer accepted it as active */
-  uint32_t ssrc;
+  bool offered_closed;     /* the offer in flight shows it closed */
+  bool negotiated;         /* an answer accepted it as active */
+  uint32_t ssrc, rtx_ssrc; /* rtx_ssrc: video's retransmission stream */
   sig_sdp_codec codec, codec2;
   char pub_id[16];                 /* publishing participant */
   char track_id[SIG_TRACK_ID_MAX]; /* the track it carries */
@@ -110,6 +113,8 @@ struct sig_app {
   GHashTable *rooms;      /* name -> sig_room*, owned */
   GHashTable *parts;      /* &conn -> sig_part*, owned */
   GHashTable *transports; /* sfu_id -> sig_part*, borrowed: whose transport an event is about */
+  GHashTable *consumers;  /* sfu_id -> sig_part* (the subscriber), borrowed */
+  GHashTable *producers;  /* sfu_id -> sig_part* (the publisher), borrowed */
   uint64_t next_pid;
   sfu_id next_id;
   uint64_t joins, leaves, join_errors;
@@ -137,6 +142,7 @@ char *sig_dump(void *json_t_value);
 void *sig_part_json(const sig_part *p);
 void *sig_tracks_json(const sig_part *p);
 sig_track *sig_part_track(const sig_part *p, const char *track_id);
+sig_track *sig_part_track_by_producer(const sig_part *p, sfu_id producer);
 unsigned sig_room_publishers(const sig_room *r);
 
 /* ---- subscriber side (sig_sub.c) ---- */
@@ -151,6 +157,8 @@ void sig_sub_send_offer(sig_part *s);
 int sig_sub_handle_answer(sig_part *s, const char *sdp, char *err, size_t errlen);
 /* Every current track of the room's other members (at join). */
 void sig_sub_add_room(sig_part *s);
+sig_sec *sig_sub_section_by_track(const sig_part *s, const char *track_id);
+sig_sec *sig_sub_section_by_consumer(const sig_part *s, sfu_id consumer);
 
 /* ---- publisher side (sig_pub.c) ---- */
 

@@ -108,15 +108,27 @@ typedef struct {
   sig_sdp_codec codec;  /* the codec chosen (first in our preference the offer has) */
   sig_sdp_codec codec2; /* video: H.264 (pm=1) as well, when offered and codec is VP8; pt 0 = none */
   uint8_t ext_id_mid, ext_id_abs_send_time, ext_id_audio_level; /* ids in the offer, 0 = absent */
-  uint32_t ssrc; /* publisher's media ssrc (FID primary or first a=ssrc), 0 = unknown */
+  uint32_t ssrc;     /* publisher's media ssrc (FID primary or first a=ssrc), 0 = unknown */
+  uint32_t rtx_ssrc; /* its RTX ssrc (FID), 0 = unknown */
   char msid_track[64];
+  /* Video: RTX payload types (RFC 4588) for codec and codec2, 0 = none. */
+  uint8_t rtx_pt, rtx_pt2;
+  uint8_t ext_id_rid, ext_id_rrid, ext_id_twcc; /* ids in the offer, 0 = absent or declined */
+  /* Simulcast (RFC 8853) accepted: the layers in a=simulcast order (lowest
+   * first by convention), paused ones marked. 0 = a single encoding. */
+  uint8_t nrids;
+  char rids[SIG_SDP_MAX_RID][16];
+  bool rid_paused[SIG_SDP_MAX_RID];
 } sig_sdp_accepted;
 
 /* Answer to a browser's publish offer: per section, audio takes opus/48000/2
  * (fmtp minptime=10;useinbandfec=1), video takes VP8 and also H264
- * packetization-mode=1 when offered; rtcp-fb nack, nack pli, ccm fir; rtx,
- * red, ulpfec and other codecs declined; extensions mid, abs-send-time and
- * ssrc-audio-level kept with the offer's ids; direction recvonly for a
+ * packetization-mode=1 when offered, each with its rtx; rtcp-fb nack, nack
+ * pli, ccm fir, goog-remb, transport-cc; red, ulpfec and other codecs
+ * declined; extensions mid, abs-send-time, ssrc-audio-level, transport-wide
+ * cc, rtp-stream-id and repaired-rtp-stream-id kept with the offer's ids;
+ * simulcast (a=rid send + a=simulcast send) answered with a=rid recv and
+ * a=simulcast recv when the offer has the rid extension; direction recvonly for a
  * sendonly/sendrecv section, inactive otherwise; data sections rejected.
  * acc[i] is filled for every offer section (nacc = offer->nmedia).
  * Returns a malloc'ed SDP (caller frees) or NULL with err set (no usable
@@ -136,11 +148,16 @@ typedef struct {
   const char *msid_track;
   sig_sdp_codec codec;  /* our payload type and parameters */
   sig_sdp_codec codec2; /* second codec (pt 0 = none) */
+  /* Video: RFC 4588 retransmissions, rtx payload types for codec and codec2
+   * and the rtx ssrc (a=ssrc-group:FID); 0 = none. */
+  uint8_t rtx_pt, rtx_pt2;
+  uint32_t rtx_ssrc;
 } sig_sdp_offer_section;
 
 /* Offer to a subscriber: BUNDLE of all open mids, setup actpass, sendonly or
  * inactive sections with a=ssrc cname/msid, closed ones with port 0,
- * rtcp-mux, rtcp-rsize, rtcp-fb nack, nack pli, ccm fir for video, and the
+ * rtcp-mux, rtcp-rsize, rtcp-fb nack, nack pli, ccm fir for video and
+ * transport-cc for all, rtx with its FID group for video, and the
  * extensions and payload types of sfu_const.h. With n == 0 the
  * offer holds a single inactive audio section (mid "probe") so ICE and DTLS
  * can start before anyone publishes. Returns malloc'ed SDP or NULL. */

@@ -159,7 +159,7 @@ static void write_session(sbuf *b, const sig_sdp_local *l) {
 static const char *const video_fb[] = {"nack", "nack pli", "ccm fir"};
 /* Publishers also get goog-remb: the server's REMB is how it caps their
  * bitrate (and, with no transport-cc, what lets Chrome ramp up at all). */
-static const char *const answer_video_fb[] = {"nack", "nack pli", "ccm fir", "goog-remb"};
+static const char *const answer_video_fb[] = {"nack", "nack pli", "ccm fir", "goog-remb", "transport-cc"};
 
 /* ---- answer ---- */
 
@@ -216,6 +216,9 @@ static void answer_codec(const sig_sdp_codec *in, bool video, sig_sdp_codec *out
   memset(out->fb, 0, sizeof out->fb);
   if (!video) {
     snprintf(out->fmtp, sizeof out->fmtp, OPUS_FMTP);
+    for (unsigned i = 0; i < in->nfb && i < SIG_SDP_MAX_FB; i++)
+      if (!strcmp(in->fb[i], "transport-cc"))
+        snprintf(out->fb[out->nfb++], sizeof out->fb[0], "transport-cc");
     return;
   }
   for (size_t w = 0; w < sizeof answer_video_fb / sizeof answer_video_fb[0]; w++)
@@ -230,6 +233,46 @@ static bool in_bundle(const sig_sdp *o, const char *mid) {
   for (unsigned i = 0; i < o->nbundle && i < SIG_SDP_MAX_MEDIA; i++)
     if (!strncmp(o->bundle[i], mid, sizeof o->bundle[i])) return true;
   return false;
+}
+
+/* The payload type of the offer's rtx codec for `pt` (a=fmtp:X apt=pt), 0 = none. */
+static uint8_t rtx_for(const sig_sdp_media *m, uint8_t pt) {
+  char v[8];
+  for (unsigned i = 0; i < m->ncodecs && i < SIG_SDP_MAX_CODECS; i++) {
+    const sig_sdp_codec *c = &m->codecs[i];
+    if (!strcasecmp(c->name, "rtx") && c->clock == 90000 && fmtp_get(c->fmtp, "apt", v, sizeof v) &&
+        atoi(v) == pt)
+      return c->pt;
+  }
+  return 0;
+}
+
+static void take_extensions(const sig_sdp_media *m, bool video, sig_sdp_accepted *a) {
+  for (unsigned i = 0; i < m->nexts && i < SIG_SDP_MAX_EXT; i++) {
+    const sig_sdp_ext *e = &m->exts[i];
+    if (e->id > 14) continue; /* we read the one-byte form only */
+    if (!strcmp(e->uri, SFU_URI_MID)) a->ext_id_mid = e->id;
+    if (!strcmp(e->uri, SFU_URI_ABS_SEND_TIME)) a->ext_id_abs_send_time = e->id;
+    if (!strcmp(e->uri, SFU_URI_AUDIO_LEVEL)) a->ext_id_audio_level = e->id;
+    if (!strcmp(e->uri, SFU_URI_TRANSPORT_CC)) a->ext_id_twcc = e->id;
+    if (video && !strcmp(e->uri, SFU_URI_RID)) a->ext_id_rid = e->id;
+    if (video && !strcmp(e->uri, SFU_URI_RRID)) a->ext_id_rrid = e->id;
+  }
+}
+
+/* Simulcast is taken when the layers can be told apart: the rid extension. */
+static void take_simulcast(const sig_sdp_media *m, sig_sdp_accepted *a) {
+  if (!a->ext_id_rid || m->nsim < 2) {
+    a->ext_id_rid = a->ext_id_rrid = 0;
+    return;
+  }
+  /* At most three layers (the selector's); the browser sends only the
+   * layers the answer keeps (RFC 8853 5.3). */
+  a->nrids = m->nsim > 3 ? 3 : m->nsim;
+  for (unsigned i = 0; i < a->nrids; i++) {
+    snprintf(a->rids[i], sizeof a->rids[i], "%s", m->sim[i]);
+    a->rid_paused[i] = m->sim_paused[i];
+  }
 }
 
 /* Decides one section; returns NULL if accepted, else why it is rejected. */
@@ -250,13 +293,14 @@ static const char *decide(const sig_sdp *o, const sig_sdp_media *m, sig_sdp_acce
   if (!c) return audio ? "no opus/48000/2" : "no VP8 or H264 packetization-mode=1";
   answer_codec(c, video, &a->codec);
   if (c2) answer_codec(c2, video, &a->codec2);
-  for (unsigned i = 0; i < m->nexts && i < SIG_SDP_MAX_EXT; i++) {
-    const sig_sdp_ext *e = &m->exts[i];
-    if (!strcmp(e->uri, SFU_URI_MID)) a->ext_id_mid = e->id;
-    if (!strcmp(e->uri, SFU_URI_ABS_SEND_TIME)) a->ext_id_abs_send_time = e->id;
-    if (!strcmp(e->uri, SFU_URI_AUDIO_LEVEL)) a->ext_id_audio_level = e->id;
+  take_extensions(m, video, a);
+  if (video) {
+    a->rtx_pt = rtx_for(m, c->pt);
+    a->rtx_pt2 = c2 ? rtx_for(m, c2->pt) : 0;
+    take_simulcast(m, a);
   }
   a->ssrc = m->fid_primary ? m->fid_primary : m->nssrc ? m->ssrcs[0] : 0;
+  a->rtx_ssrc = m->fid_primary ? m->fid_rtx : 0;
   snprintf(a->msid_track, sizeof a->msid_track, "%s", m->msid_track);
   a->accepted = true;
   return NULL;
@@ -304,27 +348,52 @@ static void write_rejected(sbuf *b, const sig_sdp_media *m) {
   sb_printf(b, "a=inactive\r\n");
 }
 
+static void write_rtx(sbuf *b, uint8_t rtx_pt, uint8_t apt) {
+  if (rtx_pt) sb_printf(b, "a=rtpmap:%u rtx/90000\r\na=fmtp:%u apt=%u\r\n", rtx_pt, rtx_pt, apt);
+}
+
+static void write_simulcast(sbuf *b, const sig_sdp_accepted *a) {
+  if (!a->nrids) return;
+  for (unsigned i = 0; i < a->nrids; i++)
+    sb_printf(b, "a=rid:%s recv\r\n", a->rids[i]);
+  sb_printf(b, "a=simulcast:recv ");
+  for (unsigned i = 0; i < a->nrids; i++)
+    sb_printf(b, "%s%s%s", i ? ";" : "", a->rid_paused[i] ? "~" : "", a->rids[i]);
+  sb_printf(b, "\r\n");
+}
+
+/* The extension URI the answer keeps for this offer element, or NULL. */
+static const char *kept_extension(const sig_sdp_ext *e, const sig_sdp_accepted *a) {
+  static const char *const uris[] = {SFU_URI_MID,          SFU_URI_ABS_SEND_TIME, SFU_URI_AUDIO_LEVEL,
+                                     SFU_URI_TRANSPORT_CC, SFU_URI_RID,           SFU_URI_RRID};
+  const uint8_t ids[] = {a->ext_id_mid,  a->ext_id_abs_send_time, a->ext_id_audio_level,
+                         a->ext_id_twcc, a->ext_id_rid,           a->ext_id_rrid};
+  for (size_t i = 0; i < sizeof ids; i++)
+    if (ids[i] && e->id == ids[i] && !strcmp(e->uri, uris[i])) return uris[i];
+  return NULL;
+}
+
 static void write_accepted(sbuf *b, const sig_sdp_media *m, const sig_sdp_accepted *a, const sig_sdp_local *l,
                            const char *setup) {
   sb_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind, a->codec.pt);
+  if (a->rtx_pt) sb_printf(b, " %u", a->rtx_pt);
   if (a->codec2.pt) sb_printf(b, " %u", a->codec2.pt);
+  if (a->rtx_pt2) sb_printf(b, " %u", a->rtx_pt2);
   sb_printf(b, "\r\n");
   write_transport(b, l, setup);
   sb_printf(b, "a=mid:%s\r\n", m->mid);
   for (unsigned i = 0; i < m->nexts && i < SIG_SDP_MAX_EXT; i++) { /* the offer's order and ids */
-    const sig_sdp_ext *e = &m->exts[i];
-    const char *uri =
-        e->id == a->ext_id_mid && !strcmp(e->uri, SFU_URI_MID)                       ? SFU_URI_MID
-        : e->id == a->ext_id_abs_send_time && !strcmp(e->uri, SFU_URI_ABS_SEND_TIME) ? SFU_URI_ABS_SEND_TIME
-        : e->id == a->ext_id_audio_level && !strcmp(e->uri, SFU_URI_AUDIO_LEVEL)     ? SFU_URI_AUDIO_LEVEL
-                                                                                     : NULL;
-    if (uri) sb_printf(b, "a=extmap:%u %s\r\n", e->id, uri);
+    const char *uri = kept_extension(&m->exts[i], a);
+    if (uri) sb_printf(b, "a=extmap:%u %s\r\n", m->exts[i].id, uri);
   }
   bool sending = m->dir == SIG_DIR_SENDONLY || m->dir == SIG_DIR_SENDRECV;
   sb_printf(b, "a=%s\r\na=rtcp-mux\r\n", sending ? "recvonly" : "inactive");
   if (m->rtcp_rsize) sb_printf(b, "a=rtcp-rsize\r\n");
   write_codec(b, &a->codec);
+  write_rtx(b, a->rtx_pt, a->codec.pt);
   if (a->codec2.pt) write_codec(b, &a->codec2);
+  write_rtx(b, a->rtx_pt2, a->codec2.pt);
+  write_simulcast(b, a);
   write_candidates(b, l);
 }
 
@@ -425,8 +494,11 @@ static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const s
     return;
   }
   bool video = !strcmp(s->kind, "video");
+  bool rtx = video && s->rtx_ssrc && s->rtx_pt;
   sb_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u", s->kind, s->codec.pt);
+  if (rtx) sb_printf(b, " %u", s->rtx_pt);
   if (s->codec2.pt) sb_printf(b, " %u", s->codec2.pt);
+  if (rtx && s->codec2.pt && s->rtx_pt2) sb_printf(b, " %u", s->rtx_pt2);
   sb_printf(b, "\r\n");
   write_transport(b, l, setup);
   sb_printf(b, "a=mid:%s\r\n", s->mid);
@@ -434,6 +506,7 @@ static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const s
     sb_printf(b, "a=extmap:%d " SFU_URI_ABS_SEND_TIME "\r\n", SFU_EXT_ABS_SEND_TIME);
   else
     sb_printf(b, "a=extmap:%d " SFU_URI_AUDIO_LEVEL "\r\n", SFU_EXT_AUDIO_LEVEL);
+  sb_printf(b, "a=extmap:%d " SFU_URI_TRANSPORT_CC "\r\n", SFU_EXT_TRANSPORT_CC);
   sb_printf(b, "a=extmap:%d " SFU_URI_MID "\r\n", SFU_EXT_MID);
   if (s->active)
     sb_printf(b, "a=sendonly\r\na=msid:%s %s\r\n", s->msid_stream, s->msid_track);
@@ -441,16 +514,23 @@ static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const s
     sb_printf(b, "a=inactive\r\n");
   sb_printf(b, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
   const sig_sdp_codec *in[2] = {&s->codec, s->codec2.pt ? &s->codec2 : NULL};
+  const uint8_t rtx_pts[2] = {s->rtx_pt, s->rtx_pt2};
   for (int k = 0; k < 2 && in[k]; k++) {
     sig_sdp_codec c = *in[k];
     c.nfb = 0;
     for (size_t f = 0; video && f < sizeof video_fb / sizeof video_fb[0]; f++)
       snprintf(c.fb[c.nfb++], sizeof c.fb[0], "%s", video_fb[f]);
+    snprintf(c.fb[c.nfb++], sizeof c.fb[0], "transport-cc");
     write_codec(b, &c);
+    if (rtx) write_rtx(b, rtx_pts[k], c.pt);
   }
+  if (s->active && rtx) sb_printf(b, "a=ssrc-group:FID %" PRIu32 " %" PRIu32 "\r\n", s->ssrc, s->rtx_ssrc);
   if (s->active)
     sb_printf(b, "a=ssrc:%" PRIu32 " cname:%s\r\na=ssrc:%" PRIu32 " msid:%s %s\r\n", s->ssrc, s->cname,
               s->ssrc, s->msid_stream, s->msid_track);
+  if (s->active && rtx)
+    sb_printf(b, "a=ssrc:%" PRIu32 " cname:%s\r\na=ssrc:%" PRIu32 " msid:%s %s\r\n", s->rtx_ssrc, s->cname,
+              s->rtx_ssrc, s->msid_stream, s->msid_track);
   write_candidates(b, l);
 }
 

@@ -10,6 +10,11 @@
 
 #include "sig_room.h"
 
+/* Our rtx payload type for one of our video payload types (sfu_const.h). */
+static uint8_t rtx_pt_for(uint8_t pt) {
+  return pt == SFU_PT_VP8 ? SFU_PT_VP8_RTX : pt == SFU_PT_H264 ? SFU_PT_H264_RTX : 0;
+}
+
 static sig_sdp_codec codec_for(sfu_codec c) {
   sig_sdp_codec k;
   memset(&k, 0, sizeof k);
@@ -45,6 +50,10 @@ void sig_sub_init(sig_part *s) {
 }
 
 void sig_sub_free(sig_part *s) {
+  for (guint i = 1; s->secs && i < s->secs->len; i++) {
+    sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->consumer) g_hash_table_remove(s->app->consumers, GUINT_TO_POINTER(sec->consumer));
+  }
   if (s->secs) g_ptr_array_free(s->secs, TRUE);
   s->secs = NULL;
 }
@@ -96,7 +105,10 @@ void sig_sub_remove_track(sig_part *sub, const char *track_id) {
   for (guint i = 1; i < sub->secs->len; i++) {
     sig_sec *sec = g_ptr_array_index(sub->secs, i);
     if (sec->state != SEC_ACTIVE || strcmp(sec->track_id, track_id)) continue;
-    if (sec->consumer) sfu_worker_consumer_close(sub->app->cfg.worker, sec->consumer);
+    if (sec->consumer) {
+      sfu_worker_consumer_close(sub->app->cfg.worker, sec->consumer);
+      g_hash_table_remove(sub->app->consumers, GUINT_TO_POINTER(sec->consumer));
+    }
     sec->consumer = 0;
     sec->state = SEC_CLOSING;
     /* Recycled and gone again before any offer showed it: the browser still
@@ -107,6 +119,22 @@ void sig_sub_remove_track(sig_part *sub, const char *track_id) {
       sec->state = SEC_CLOSED;
     }
   }
+}
+
+sig_sec *sig_sub_section_by_track(const sig_part *s, const char *track_id) {
+  for (guint i = 1; i < s->secs->len; i++) {
+    sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->state == SEC_ACTIVE && !strcmp(sec->track_id, track_id)) return sec;
+  }
+  return NULL;
+}
+
+sig_sec *sig_sub_section_by_consumer(const sig_part *s, sfu_id consumer) {
+  for (guint i = 1; i < s->secs->len; i++) {
+    sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->consumer == consumer) return sec;
+  }
+  return NULL;
 }
 
 void sig_sub_add_room(sig_part *s) {
@@ -134,6 +162,9 @@ static sig_sdp_offer_section section_for(sig_sec *sec, char *track, char *cname)
       .msid_track = track,
       .codec = sec->codec,
       .codec2 = sec->codec2,
+      .rtx_ssrc = sec->rtx_ssrc,
+      .rtx_pt = rtx_pt_for(sec->codec.pt),
+      .rtx_pt2 = rtx_pt_for(sec->codec2.pt),
   };
 }
 

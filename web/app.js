@@ -346,6 +346,7 @@ class Meeting {
       if (change === 'added') {
         const name = this.peers.get(pid)?.info.name;
         stage.add({ key: `${pid}:screen`, pid, source: 'screen', local: false, name }).setTrack(track, onPlayError);
+        scheduleViewports();
       } else if (stage.get(`${pid}:screen`)?.track === track) {
         stage.remove(`${pid}:screen`);
       }
@@ -363,6 +364,7 @@ class Meeting {
     const vt = tracks.find((t) => t.kind === 'video' && t.source !== 'screen')?.track ?? null;
     const at = tracks.find((t) => t.kind === 'audio' && t.source !== 'screen-audio')?.track ?? null;
     e.tile.setTrack(vt, onPlayError);
+    scheduleViewports();
     const hasVideo = p.video || !!vt;
     const hasAudio = p.audio || !!at;
     e.tile.setVideoOff(p.videoMuted || (p.tracks.length > 0 && !p.video));
@@ -614,7 +616,29 @@ function updateControls() {
   }
 }
 
+// Every remote video's displayed size and visibility, for the server's layer choice.
+let viewportsDue = false;
+function scheduleViewports() {
+  if (viewportsDue) return;
+  viewportsDue = true;
+  requestAnimationFrame(() => { viewportsDue = false; reportViewports(); });
+}
+
+function reportViewports() {
+  const client = meeting?.client;
+  if (!client) return;
+  const dpr = window.devicePixelRatio || 1;
+  const pageVisible = document.visibilityState !== 'hidden';
+  for (const t of stage.tiles.values()) {
+    if (t.local || !t.track) continue;
+    const shown = pageVisible && !t.el.hidden && !t.videoOff && t.el.clientWidth > 0;
+    client.setViewport(t.track, t.el.clientWidth * dpr, t.el.clientHeight * dpr, shown);
+  }
+}
+document.addEventListener('visibilitychange', reportViewports);
+
 stage.onChange = (mode) => {
+  scheduleViewports();
   const speaker = mode === 'speaker';
   ui.layout.querySelector('use').setAttribute('href', speaker ? '#i-grid' : '#i-speaker');
   ui.layout.querySelector('.label').textContent = speaker ? 'Grid view' : 'Speaker view';

@@ -52,6 +52,13 @@ export const SOURCES = ['camera', 'microphone', 'screen', 'screen-audio'];
 function defaultSource(kind) { return kind === 'audio' ? 'microphone' : 'camera'; }
 
 // Track ids are "<participant id>-<n>" (and were "<participant id>-audio|video").
+// Camera encodings: rids as docs/protocol.md names them, about 150 kbit/s, 500 kbit/s and 1.5 Mbit/s.
+const SIMULCAST_ENCODINGS = [
+  { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500000 },
+  { rid: 'f', maxBitrate: 1500000 },
+];
+
 export function trackIdToPid(trackId) {
   const m = /^(.*)-(\d+|audio|video)$/.exec(trackId || '');
   return m ? m[1] : null;
@@ -124,6 +131,7 @@ export class SfuClient extends EventTarget {
     this.url = options.url || `${loc?.protocol === 'https:' ? 'wss' : 'ws'}://${loc?.host}/ws`;
     this.extraIce = options.iceServers || [];
     this.logTo = options.log || null;
+    this.opts = { simulcast: options.simulcast !== false };
     this.state = 'idle';
     this.id = null;
     this.room = null;
@@ -325,6 +333,7 @@ export class SfuClient extends EventTarget {
       case 'muted': return this.onMuted(msg);
       case 'speaker': return this.onSpeaker(msg);
       case 'video-paused': return this.onVideoPaused(msg);
+      case 'encodings': return this.onEncodings(msg);
       case 'error': return this.onServerError(msg);
       default:
         console.warn('[sfu] unknown message type', msg.type);
@@ -395,6 +404,38 @@ export class SfuClient extends EventTarget {
     t.muted = !!msg.muted;
     summary(p);
     this.emit('participant', { participant: p, change: 'updated' });
+  }
+
+  // The server asks us to switch simulcast encodings on or off: nobody watches a layer, or someone
+  // needs it again. RTCRtpSender.setParameters keeps the number of encodings; only `active` changes.
+  onEncodings(msg) {
+    if (typeof msg.mid !== 'string' || !msg.active || typeof msg.active !== 'object') return;
+    const l = [...this.local.values()].find((x) => x.transceiver?.mid === msg.mid);
+    const sender = l?.transceiver?.sender;
+    if (!sender) return;
+    const params = sender.getParameters();
+    let changed = false;
+    for (const e of params.encodings || []) {
+      if (e.rid && typeof msg.active[e.rid] === 'boolean' && e.active !== msg.active[e.rid]) {
+        e.active = msg.active[e.rid];
+        changed = true;
+      }
+    }
+    if (changed) sender.setParameters(params).catch((e) => console.warn('[sfu] setParameters', e.message));
+    this.encodings = { ...(this.encodings || {}), [msg.mid]: { ...msg.active } };
+  }
+
+  // The size a remote video is shown at (device pixels) and whether it is on screen: the server
+  // sends no larger layer than that, and nothing while it is hidden. Sent only when it changes.
+  setViewport(track, width, height, visible) {
+    const r = [...this.remote.values()].find((x) => x.track === track);
+    if (!r?.trackId || r.kind !== 'video') return;
+    const q = (v) => Math.max(0, Math.min(16384, Math.round(v / 16) * 16));
+    const vp = { w: q(width), h: q(height), visible: !!visible };
+    const key = `${vp.w}x${vp.h}:${vp.visible}`;
+    if (r.viewport === key) return;
+    r.viewport = key;
+    this.send({ type: 'viewport', track: r.trackId, width: vp.w, height: vp.h, visible: vp.visible });
   }
 
   // The server stopped (or resumed) sending a video to us because the link cannot carry it.
@@ -687,7 +728,11 @@ export class SfuClient extends EventTarget {
       // camera and microphone share a stream (lip sync), and so do a screen and its sound
       const group = source.startsWith('screen') ? 'screen' : 'user';
       this.streams[group] ??= new MediaStream();
-      l.transceiver = pc.addTransceiver(l.track, { direction: 'sendonly', streams: [this.streams[group]] });
+      const init = { direction: 'sendonly', streams: [this.streams[group]] };
+      // The camera goes out as three encodings (RFC 8853 simulcast, lowest first); the server forwards
+      // each subscriber the one its link and its tile can take.
+      if (source === 'camera' && this.opts.simulcast !== false) init.sendEncodings = SIMULCAST_ENCODINGS;
+      l.transceiver = pc.addTransceiver(l.track, init);
       fresh.push(source);
     }
     const offer = await pc.createOffer(this.pubIceRestart ? { iceRestart: true } : undefined);

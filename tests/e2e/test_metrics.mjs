@@ -243,7 +243,9 @@ await run.main(async () => {
   const dIn = val(m2, 'sfu_rtp_packets_in_total') - inP;
   const dOut = val(m2, 'sfu_rtp_packets_out_total') - outP;
   assert(dIn > 50 && dOut > 50, `in 1.5 s: ${dIn} packets in, ${dOut} out; expected live media both ways`);
-  assert(dOut >= 0.8 * dIn && dOut <= 1.2 * dIn + 20, `in 1.5 s: ${dOut} packets forwarded for ${dIn} received`);
+  // Each of the two receives the other's audio and one of its camera's simulcast layers (the server
+  // receives all three): between a fifth and all of what comes in goes out again.
+  assert(dOut >= 0.2 * dIn && dOut <= 1.2 * dIn + 20, `in 1.5 s: ${dOut} packets forwarded for ${dIn} received`);
   run.log(`in 1.5 s: +${dIn} packets in, +${dOut} out`);
 
   // bob leaves: 1 participant publishing to nobody.

@@ -184,6 +184,8 @@ static void path_open(path *s) {
   sfu_env *e = &s->env;
   e->scratch_rtp = malloc(SFU_SCRATCH_BYTES);
   e->scratch_rtcp = malloc(SFU_SCRATCH_BYTES);
+  e->scratch_rx = malloc(SFU_SCRATCH_BYTES);
+  e->fb_scratch = malloc(SFU_TWCC_BUILD_MAX * sizeof *e->fb_scratch);
   e->transports = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->producers = g_hash_table_new(g_direct_hash, g_direct_equal);
   e->consumers = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -213,6 +215,8 @@ static void path_close(path *s) {
   g_hash_table_destroy(s->env.consumers);
   free(s->env.scratch_rtp);
   free(s->env.scratch_rtcp);
+  free(s->env.scratch_rx);
+  free(s->env.fb_scratch);
 }
 
 /* on_recv() of tp_peer.c, after SRTP: the demux decides. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <glib.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -250,7 +251,9 @@ static void test_answer_chrome(void **state) {
   assert_string_equal(acc[0].mid, "0");
   assert_int_equal(acc[0].codec.pt, 111);
   assert_string_equal(acc[0].codec.fmtp, "minptime=10;useinbandfec=1");
-  assert_int_equal(acc[0].codec.nfb, 0);
+  assert_int_equal(acc[0].codec.nfb, 1); /* transport-cc: the server gives publishers feedback */
+  assert_string_equal(acc[0].codec.fb[0], "transport-cc");
+  assert_int_equal(acc[0].ext_id_twcc, 3);
   assert_int_equal(acc[0].codec2.pt, 0);
   assert_int_equal(acc[0].ext_id_audio_level, 1);
   assert_int_equal(acc[0].ext_id_abs_send_time, 2);
@@ -261,12 +264,18 @@ static void test_answer_chrome(void **state) {
   assert_true(acc[1].accepted);
   assert_int_equal(acc[1].codec.pt, 96);
   assert_string_equal(acc[1].codec.name, "VP8");
-  assert_int_equal(acc[1].codec.nfb, 4);
+  assert_int_equal(acc[1].codec.nfb, 5);
   assert_string_equal(acc[1].codec.fb[0], "nack");
   assert_string_equal(acc[1].codec.fb[1], "nack pli");
   assert_string_equal(acc[1].codec.fb[2], "ccm fir");
   assert_string_equal(acc[1].codec.fb[3], "goog-remb"); /* the server caps bitrate with REMB */
-  assert_int_equal(acc[1].codec2.pt, 106);              /* 42e01f preferred over the earlier 42001f (102) */
+  assert_string_equal(acc[1].codec.fb[4], "transport-cc");
+  assert_int_equal(acc[1].rtx_pt, 97);
+  assert_int_equal(acc[1].rtx_pt2, 107);
+  assert_int_equal(acc[1].rtx_ssrc, 2222222222u);
+  assert_int_equal(acc[1].ext_id_rid, 0); /* offered, but no simulcast: not kept */
+  assert_int_equal(acc[1].nrids, 0);
+  assert_int_equal(acc[1].codec2.pt, 106); /* 42e01f preferred over the earlier 42001f (102) */
   assert_string_equal(acc[1].codec2.name, "H264");
   assert_int_equal(acc[1].ext_id_abs_send_time, 2);
   assert_int_equal(acc[1].ext_id_mid, 4);
@@ -277,20 +286,22 @@ static void test_answer_chrome(void **state) {
   assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
   assert_non_null(strstr(ans, "a=msid-semantic: WMS *\r\n"));
   assert_non_null(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
-  assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96 106\r\n"));
+  assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96 97 106 107\r\n"));
   assert_non_null(strstr(ans, "a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
   assert_non_null(
       strstr(ans, "a=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"));
   assert_non_null(strstr(ans, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"));
   assert_non_null(strstr(ans, "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"));
   assert_non_null(strstr(ans, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"));
-  assert_null(strstr(ans, "a=extmap:3 "));
-  assert_null(strstr(ans, "transport-cc"));
+  assert_int_equal(count(ans, "a=extmap:3 " SFU_URI_TRANSPORT_CC "\r\n"), 2);
+  assert_null(strstr(ans, "rtp-stream-id")); /* no simulcast offered */
   assert_non_null(strstr(ans, "a=rtcp-fb:96 goog-remb\r\n"));
-  assert_null(strstr(ans, "rtx"));
+  assert_non_null(strstr(ans, "a=rtcp-fb:111 transport-cc\r\n"));
+  assert_non_null(strstr(ans, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
+  assert_non_null(strstr(ans, "a=rtpmap:107 rtx/90000\r\na=fmtp:107 apt=106\r\n"));
   assert_null(strstr(ans, "ice-lite"));
-  assert_int_equal(count(ans, "a=rtcp-fb:96 "), 4);
-  assert_int_equal(count(ans, "a=rtcp-fb:106 "), 4);
+  assert_int_equal(count(ans, "a=rtcp-fb:96 "), 5);
+  assert_int_equal(count(ans, "a=rtcp-fb:106 "), 5);
   assert_int_equal(count(ans, "a=recvonly\r\n"), 2);
   assert_int_equal(count(ans, "a=setup:passive\r\n"), 2);
   assert_int_equal(count(ans, "a=fingerprint:sha-256 " OUR_FP "\r\n"), 2);
@@ -307,15 +318,44 @@ static void test_answer_chrome(void **state) {
   assert_int_equal(re->media[0].dir, SIG_DIR_RECVONLY);
   assert_int_equal(re->media[0].ncodecs, 1);
   assert_int_equal(re->media[0].codecs[0].channels, 2);
-  assert_int_equal(re->media[1].ncodecs, 2);
-  assert_int_equal(re->media[1].codecs[1].pt, 106);
-  assert_int_equal(re->media[1].nexts, 2);
+  assert_int_equal(re->media[1].ncodecs, 4);
+  assert_int_equal(re->media[1].codecs[2].pt, 106);
+  assert_int_equal(re->media[1].nexts, 3);
   assert_string_equal(re->media[1].setup, "passive");
   assert_string_equal(re->media[1].fingerprint, OUR_FP);
   assert_int_equal(re->media[1].ncand, 2);
   free(re);
   free(ans);
   free(offer);
+}
+
+/* Chrome's offer with its video as three simulcast encodings (RIDs, no ssrc lines). */
+static void test_answer_simulcast(void **state) {
+  (void)state;
+  char *path = g_strdup_printf("%s/tests/fuzz/corpus/sdp/chrome_publish_offer.sdp", SFU_SOURCE_DIR);
+  char *text;
+  gsize len;
+  assert_true(g_file_get_contents(path, &text, &len, NULL));
+  GString *t = g_string_new(text);
+  g_string_append(t, "a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;~f\r\n");
+  sig_sdp *offer = parse_ok(t->str, t->len);
+  sig_sdp_accepted acc[2];
+  char *ans = answer_ok(offer, acc);
+  assert_int_equal(acc[1].nrids, 3);
+  assert_string_equal(acc[1].rids[0], "q");
+  assert_string_equal(acc[1].rids[2], "f");
+  assert_true(acc[1].rid_paused[2]);
+  assert_int_equal(acc[1].ext_id_rid, 10);
+  assert_int_equal(acc[1].ext_id_rrid, 11);
+  assert_non_null(strstr(ans, "a=extmap:10 " SFU_URI_RID "\r\n"));
+  assert_non_null(strstr(ans, "a=extmap:11 " SFU_URI_RRID "\r\n"));
+  assert_non_null(strstr(ans, "a=rid:q recv\r\na=rid:h recv\r\na=rid:f recv\r\na=simulcast:recv q;h;~f\r\n"));
+  assert_int_equal(acc[0].nrids, 0); /* audio: no simulcast */
+  free(ans);
+  free(offer);
+  g_string_free(t, TRUE);
+  g_free(text);
+  g_free(path);
 }
 
 static void test_answer_firefox(void **state) {
@@ -330,7 +370,10 @@ static void test_answer_firefox(void **state) {
   assert_int_equal(acc[0].ssrc, 2655508255u);
   assert_true(acc[1].accepted);
   assert_int_equal(acc[1].codec.pt, 120);
-  assert_int_equal(acc[1].codec.nfb, 4);
+  assert_int_equal(acc[1].codec.nfb, 5);
+  assert_int_equal(acc[1].rtx_pt, 124);
+  assert_int_equal(acc[1].rtx_pt2, 127);
+  assert_int_equal(acc[1].ext_id_twcc, 7);
   assert_int_equal(acc[1].codec2.pt, 126);
   assert_int_equal(acc[1].ext_id_mid, 3);
   assert_int_equal(acc[1].ext_id_abs_send_time, 4);
@@ -341,7 +384,7 @@ static void test_answer_firefox(void **state) {
 
   assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
   assert_non_null(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\n"));
-  assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 120 126\r\n"));
+  assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 120 124 126 127\r\n"));
   assert_non_null(strstr(ans, "m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
                               "a=mid:2\r\na=inactive\r\n"));
   assert_null(strstr(ans, "csrc-audio-level"));
@@ -449,8 +492,9 @@ static void test_offer_probe(void **state) {
   assert_int_equal(re->media[0].dir, SIG_DIR_INACTIVE);
   assert_string_equal(re->media[0].codecs[0].name, "opus");
   assert_string_equal(re->media[0].codecs[0].fmtp, "minptime=10;useinbandfec=1");
-  assert_int_equal(re->media[0].nexts, 2);
+  assert_int_equal(re->media[0].nexts, 3); /* audio level, transport-wide cc, mid */
   assert_int_equal(re->media[0].exts[0].id, SFU_EXT_AUDIO_LEVEL);
+  assert_int_equal(re->media[0].exts[1].id, SFU_EXT_TRANSPORT_CC);
   free(re);
   free(o);
 }
@@ -465,19 +509,51 @@ static void test_offer_one(void **state) {
                              .msid_stream = "alice",
                              .msid_track = "alice-video",
                              .codec = vp8,
-                             .codec2 = h264};
+                             .codec2 = h264,
+                             .rtx_pt = 97,
+                             .rtx_pt2 = 107,
+                             .rtx_ssrc = 87654321};
   char *o = offer_ok(&s, 1);
   assert_non_null(strstr(o, "a=group:BUNDLE v-alice\r\n"));
-  assert_non_null(strstr(o, "m=video 9 UDP/TLS/RTP/SAVPF 96 106\r\n"));
+  assert_non_null(strstr(o, "m=video 9 UDP/TLS/RTP/SAVPF 96 97 106 107\r\n"));
   assert_non_null(strstr(o, "a=sendonly\r\na=msid:alice alice-video\r\n"));
+  assert_non_null(strstr(o, "a=ssrc-group:FID 12345678 87654321\r\n"));
   assert_non_null(strstr(o, "a=ssrc:12345678 cname:sfu-alice\r\na=ssrc:12345678 msid:alice alice-video\r\n"));
+  assert_non_null(strstr(o, "a=ssrc:87654321 cname:sfu-alice\r\na=ssrc:87654321 msid:alice alice-video\r\n"));
+  assert_non_null(strstr(o, "a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"));
+  assert_non_null(strstr(o, "a=rtpmap:107 rtx/90000\r\na=fmtp:107 apt=106\r\n"));
   assert_non_null(strstr(o, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"));
+  assert_non_null(strstr(o, "a=extmap:3 " SFU_URI_TRANSPORT_CC "\r\n"));
   assert_non_null(strstr(o, "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"));
-  assert_non_null(strstr(o, "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 ccm fir\r\n"));
+  assert_non_null(strstr(o, "a=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\na=rtcp-fb:96 ccm fir\r\n"
+                            "a=rtcp-fb:96 transport-cc\r\n"));
   assert_non_null(strstr(o, "a=rtcp-fb:106 nack\r\na=rtcp-fb:106 nack pli\r\na=rtcp-fb:106 ccm fir\r\n"));
-  assert_null(strstr(o, "transport-cc"));
   assert_null(strstr(o, "ssrc-audio-level"));
+  sig_sdp *re = parse_ok(o, strlen(o)); /* and it parses as a browser's offer would */
+  assert_int_equal(re->media[0].fid_primary, 12345678);
+  assert_int_equal(re->media[0].fid_rtx, 87654321);
+  free(re);
   free(o);
+}
+
+static void test_offer_closed(void **state) {
+  (void)state;
+  sig_sdp_offer_section s[2] = {
+      {.kind = "audio", .mid = "probe", .codec = opus},
+      {.kind = "video", .mid = "v3", .closed = true, .codec = vp8},
+  };
+  char *o = offer_ok(s, 2);
+  assert_non_null(strstr(o, "a=group:BUNDLE probe\r\n")); /* a closed section is out of BUNDLE */
+  assert_non_null(
+      strstr(o, "m=video 0 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:v3\r\na=inactive\r\n"));
+  sig_sdp *re = parse_ok(o, strlen(o));
+  assert_int_equal(re->media[1].port, 0);
+  free(re);
+  free(o);
+  s[0].closed = true; /* the BUNDLE tag cannot be closed */
+  char err[128] = "";
+  assert_null(sig_sdp_write_offer(&offer_local, s, 2, err, sizeof err));
+  assert_non_null(strstr(err, "cannot be closed"));
 }
 
 static void test_offer_three(void **state) {
@@ -510,8 +586,8 @@ static void test_offer_three(void **state) {
   assert_int_equal(count(o, "a=setup:actpass\r\n"), 3);
   assert_int_equal(count(o, "a=end-of-candidates\r\n"), 3);
   assert_int_equal(count(o, "a=rtcp-mux\r\na=rtcp-rsize\r\n"), 3);
-  assert_int_equal(count(o, "a=rtcp-fb:"), 3);
-  assert_null(strstr(o, "transport-cc"));
+  assert_int_equal(count(o, "a=rtcp-fb:"), 6); /* video: nack, nack pli, ccm fir; transport-cc for all */
+  assert_int_equal(count(o, " transport-cc\r\n"), 3);
 
   sig_sdp *re = parse_ok(o, strlen(o));
   assert_int_equal(re->nmedia, 3);
@@ -521,9 +597,9 @@ static void test_offer_three(void **state) {
   assert_string_equal(re->media[0].cname, "sfu-bob");
   assert_string_equal(re->media[0].msid_track, "bob-audio");
   assert_int_equal(re->media[0].exts[0].id, 1);
-  assert_int_equal(re->media[0].exts[1].id, 4);
+  assert_int_equal(re->media[0].exts[2].id, 4);
   assert_int_equal(re->media[1].ssrcs[0], 1002);
-  assert_int_equal(re->media[1].codecs[0].nfb, 3);
+  assert_int_equal(re->media[1].codecs[0].nfb, 4);
   assert_int_equal(re->media[1].exts[0].id, 2);
   assert_int_equal(re->media[2].dir, SIG_DIR_INACTIVE);
   assert_int_equal(re->media[2].nssrc, 0);
@@ -823,6 +899,7 @@ int main(void) {
       cmocka_unit_test(test_parse_chrome_answer), cmocka_unit_test(test_answer_chrome),
       cmocka_unit_test(test_answer_firefox),      cmocka_unit_test(test_answer_h264_only),
       cmocka_unit_test(test_offer_probe),         cmocka_unit_test(test_offer_one),
+      cmocka_unit_test(test_offer_closed),        cmocka_unit_test(test_answer_simulcast),
       cmocka_unit_test(test_offer_three),         cmocka_unit_test(test_offer_bad_input),
       cmocka_unit_test(test_bad_sdp_table),       cmocka_unit_test(test_limits),
       cmocka_unit_test(test_parse_lenient),

@@ -144,6 +144,10 @@ typedef struct {
   /* Since the peer was last heard (RTP/RTCP, checked once a second) on a
    * connected transport that should hear from it; -1 when it need not. */
   int64_t silent_ms;
+  /* Subscriber side: the send-side estimate of its link (0 = none yet) and
+   * the loss its feedback reports (0..1). */
+  int64_t estimate_bps;
+  double loss;
 } sfu_transport_stats;
 /* Reads n transports' counters (state "" for an unknown id); waits. */
 void sfu_worker_transport_stats(sfu_worker *w, const sfu_id *ids, size_t n, sfu_transport_stats *out);

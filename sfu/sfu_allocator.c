@@ -1,4 +1,5 @@
 /* Allocator glue: estimator in, layer choice out, for one subscriber transport. */
+#define G_LOG_DOMAIN "alloc"
 #include "sfu_allocator.h"
 
 #include <glib.h>
@@ -62,6 +63,8 @@ static void fill_track(sfu_consumer *c, sfu_alloc_track *a) {
 
 static void apply(sfu_consumer *c, const sfu_alloc_track *a, int64_t now_us,
                   sfu_allocator_paused_fn on_paused, void *ud) {
+  g_debug("consumer %u: layer %d/%d state %d (viewport %ux%u%s)", c->id, a->s, a->t, a->state, c->vp_w,
+          c->vp_h, c->vp_hidden ? " hidden" : "");
   bool off = a->state == SFU_ALLOC_PAUSED_HIDDEN || a->state == SFU_ALLOC_PAUSED_BANDWIDTH;
   if (a->state == SFU_ALLOC_ON) sfu_consumer_set_layers(c, a->s, a->t, now_us);
   if (a->state != SFU_ALLOC_NO_LAYER && off != c->bw_paused) sfu_consumer_set_bw_paused(c, off, now_us);
@@ -99,13 +102,12 @@ static void allocate(sfu_transport *t, int64_t estimate, int64_t now_us, sfu_all
   if (t->tx.bwe) sfu_bwe_set_desired(t->tx.bwe, res.desired_bps, now_us);
 }
 
-/* Probe padding on the first consumer that has an rtx stream. */
+/* Probe padding when media alone does not pace it out (sfu_consumer.c sends
+ * it between media packets): on the first consumer with an rtx stream. */
 static void probe(sfu_transport *t, int64_t now_us) {
-  size_t bytes = sfu_bwe_probe_padding(t->tx.bwe, now_us);
-  for (guint i = 0; i < t->consumers->len && bytes; i++) {
+  for (guint i = 0; i < t->consumers->len && sfu_bwe_probing(t->tx.bwe); i++) {
     sfu_consumer *c = g_ptr_array_index(t->consumers, i);
-    while (bytes && sfu_consumer_send_padding(c, bytes > 255 ? 255 : bytes, now_us))
-      bytes = bytes > 255 ? bytes - 255 : 0;
+    if (c->prm.rtx_ssrc && sfu_consumer_probe(c, now_us) == 0) return;
   }
 }
 
@@ -120,6 +122,15 @@ void sfu_allocator_tick(sfu_transport *t, int64_t now_us, sfu_allocator_paused_f
     estimate = (int64_t)t->remb_bps;
   }
   if (!due) return;
+  if (t->tx.bwe) {
+    sfu_bwe_stats bs;
+    sfu_bwe_get_stats(t->tx.bwe, &bs);
+    g_debug("transport %u: allocating %lld bit/s (delay %lld, loss-based %lld, loss %.3f, acked %lld, usage "
+            "%d, alr %d, "
+            "probe %lld)",
+            t->id, (long long)estimate, (long long)bs.delay_bps, (long long)bs.loss_bps, bs.loss,
+            (long long)bs.acked_bps, bs.usage, bs.in_alr, (long long)bs.last_probe_bps);
+  }
   t->alloc_dirty = false;
   t->next_alloc_us = now_us + ALLOC_PERIOD_US;
   /* No estimate yet: viewports alone decide (as if the link were ample). */

@@ -210,6 +210,11 @@ void sfu_bwe_set_desired(sfu_bwe *b, int64_t desired_bps, int64_t now_us);
  * caller sends about that many bytes of padding-only packets (rounding up
  * to whole packets) and reports each through sfu_bwe_on_sent. */
 size_t sfu_bwe_probe_padding(sfu_bwe *b, int64_t now_us);
+/* True while a probe cluster is due or being sent (a cheap check before
+ * sfu_bwe_probe_padding on a hot path). */
+static inline bool sfu_bwe_probing(const sfu_bwe *b) {
+  return b->probe.active >= 0 || b->probe.n_pending > 0;
+}
 /* The current target send rate. */
 int64_t sfu_bwe_target(const sfu_bwe *b);
 /* True when the allocator should run again with *bps: the target moved and

@@ -91,6 +91,8 @@ static size_t transmit(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h
     c->ops->rewrite_payload(c, codec, c->scratch + n - h->payload_len, h->payload_len);
   if (tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) != 0) return 0;
   sfu_txctx_sent(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
+  /* Probes are paced with the media: padding goes out between media packets. */
+  if (c->tx->bwe && c->prm.rtx_ssrc && sfu_bwe_probing(c->tx->bwe)) sfu_consumer_probe(c, now_us);
   return n;
 }
 
@@ -150,7 +152,8 @@ void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64
 }
 
 bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
-  if (!c->prm.rtx_ssrc || !c->prm.rtx_pt[0] || !c->ts_started || !sfu_consumer_active(c)) return false;
+  /* Not the gate: a video paused for bandwidth is when probing matters most. */
+  if (!c->prm.rtx_ssrc || !c->prm.rtx_pt[0] || !c->ts_started || c->paused || !c->link_up) return false;
   c->rw.rtx_pt = c->prm.rtx_pt[0];
   c->rw.rtx_seq = c->rtx_seq;
   c->rw.ts = c->last_ts_out;
@@ -162,8 +165,18 @@ bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
   return true;
 }
 
+size_t sfu_consumer_probe(sfu_consumer *c, int64_t now_us) {
+  size_t bytes = sfu_bwe_probe_padding(c->tx->bwe, now_us);
+  while (bytes && sfu_consumer_send_padding(c, bytes > 255 ? 255 : bytes, now_us))
+    bytes = bytes > 255 ? bytes - 255 : 0;
+  return bytes;
+}
+
 void sfu_consumer_set_layers(sfu_consumer *c, int spatial, int temporal, int64_t now_us) {
   if (c->ops != &sfu_consumer_simulcast_ops) return;
+  /* Going down: the layer being sent stops at once (the link cannot take
+   * it), rather than until the lower layer's keyframe arrives. */
+  if (spatial < c->sel.current) c->down_pending = true;
   c->want_spatial = (int8_t)spatial;
   c->tid_target = (uint8_t)(temporal < 0 ? 2 : temporal);
   int pli = sfu_simulcast_set_target(&c->sel, spatial, now_us);

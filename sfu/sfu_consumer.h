@@ -70,6 +70,7 @@ struct sfu_consumer {
   sfu_vp8_munger vp8;
   uint8_t tid_cur, tid_target;
   int8_t want_spatial;
+  bool down_pending; /* a lower layer is wanted: the current one is no longer sent */
   uint32_t sel_gen[SFU_SIMULCAST_MAX_LAYERS];
   /* The page's viewport for it (0x0 = not told) and the allocation's state. */
   uint16_t vp_w, vp_h;
@@ -101,6 +102,9 @@ void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64
 /* A padding-only packet of `pad` bytes (1..255) on the consumer's rtx
  * stream, for a bandwidth probe; false if it has no rtx stream. */
 bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us);
+/* Sends the probe padding its transport's estimator wants now, if this
+ * consumer can carry it (it has an rtx stream); how many bytes were left. */
+size_t sfu_consumer_probe(sfu_consumer *c, int64_t now_us);
 /* Sender report each second, and the variant's timers. */
 void sfu_consumer_tick(sfu_consumer *c, int64_t now_us);
 /* Simulcast: the wanted spatial and temporal layers (-1 spatial = paused).

@@ -54,13 +54,17 @@ static void send_one(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, 
   sfu_vp8_desc d;
   bool vp8 = c->src->prm.codecs[in->codec].codec == SFU_CODEC_VP8 &&
              sfu_vp8_parse(pkt + h->payload_off, h->payload_len, &d) == 0;
-  if (o->switched) {
-    sfu_vp8_munger_switch(&c->vp8);
-    c->tid_cur = c->tid_target; /* a keyframe: every temporal layer decodes from it */
-  }
   if (c->resync || !sfu_seqmgr_synced(&c->seq)) {
     sfu_seqmgr_sync(&c->seq, o->seq, 1, (uint16_t)g_random_int_range(1000, 32768));
     c->resync = false;
+  }
+  if (o->switched) {
+    sfu_vp8_munger_switch(&c->vp8);
+    c->tid_cur = c->tid_target; /* a keyframe: every temporal layer decodes from it */
+    c->down_pending = false;
+  } else if (c->down_pending && c->sel.current > c->sel.target) {
+    drop(c, o->seq, vp8 ? &d : NULL);
+    return;
   }
   if (vp8 && !sfu_vp8_temporal_filter(&c->tid_cur, c->tid_target, &d)) {
     drop(c, o->seq, &d);

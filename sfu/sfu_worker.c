@@ -96,6 +96,14 @@ static void transport_stats(sfu_worker *w, cmd *c) {
                                .bytes_in = st->bytes_in,
                                .bytes_out = st->bytes_out,
                                .srtp_errors = st->srtp_in_errors};
+    if (t->tx.bwe) {
+      sfu_bwe_stats bs;
+      sfu_bwe_get_stats(t->tx.bwe, &bs);
+      o->estimate_bps = bs.target_bps;
+      o->loss = bs.loss;
+    } else {
+      o->estimate_bps = (int64_t)t->remb_bps;
+    }
     g_strlcpy(o->state, tp_state_name(tp_peer_state(t->peer)), sizeof o->state);
     o->silent_ms = sfu_transport_silent_ms(t, g_get_monotonic_time());
   }

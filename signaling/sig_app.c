@@ -667,9 +667,11 @@ void sig_app_free(sig_app *app) {
 
 static json_t *transport_json(const sfu_transport_stats *st) {
   if (!st->state[0]) return json_null();
-  return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "state", st->state, "rtpIn", (json_int_t)st->rtp_in,
-                   "rtpOut", (json_int_t)st->rtp_out, "bytesIn", (json_int_t)st->bytes_in, "bytesOut",
-                   (json_int_t)st->bytes_out, "srtpErrors", (json_int_t)st->srtp_errors);
+  return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "state", st->state, "rtpIn",
+                   (json_int_t)st->rtp_in, "rtpOut", (json_int_t)st->rtp_out, "bytesIn",
+                   (json_int_t)st->bytes_in, "bytesOut", (json_int_t)st->bytes_out, "srtpErrors",
+                   (json_int_t)st->srtp_errors, "estimateBps", (json_int_t)st->estimate_bps, "loss",
+                   st->loss);
 }
 
 static json_t *admin_part(sig_app *app, sig_part *m) {

@@ -91,13 +91,20 @@ void sig_sub_add_track(sig_part *sub, const sig_part *pub, const sig_track *t) {
   g_strlcpy(sec->pub_id, pub->id, sizeof sec->pub_id);
   g_strlcpy(sec->track_id, t->id, sizeof sec->track_id);
   sec->ssrc = (uint32_t)g_random_int_range(1, G_MAXINT32);
+  sec->rtx_ssrc = t->kind == KIND_VIDEO ? (uint32_t)g_random_int_range(1, G_MAXINT32) : 0;
   sec->codec = codec_for(t->codec[0]);
   memset(&sec->codec2, 0, sizeof sec->codec2);
   if (t->codec[1]) sec->codec2 = codec_for(t->codec[1]);
-  sfu_consumer_params cp = {
-      .producer = t->producer, .ssrc = sec->ssrc, .pt = {sec->codec.pt, sec->codec2.pt}, .paused = true};
+  sfu_consumer_params cp = {.producer = t->producer,
+                            .ssrc = sec->ssrc,
+                            .pt = {sec->codec.pt, sec->codec2.pt},
+                            .rtx_ssrc = sec->rtx_ssrc,
+                            .rtx_pt = {rtx_pt_for(sec->codec.pt), rtx_pt_for(sec->codec2.pt)},
+                            .screen = t->source == SIG_SRC_SCREEN,
+                            .paused = true};
   g_strlcpy(cp.mid, sec->mid, sizeof cp.mid);
   sec->consumer = sig_new_id(sub->app);
+  g_hash_table_insert(sub->app->consumers, GUINT_TO_POINTER(sec->consumer), sub);
   sfu_worker_consume(sub->app->cfg.worker, sub->tid[SIG_PC_SUB], sec->consumer, &cp);
 }
 

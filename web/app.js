@@ -10,7 +10,9 @@ import { DevicePicker, savedDevice } from './ui-devices.js';
 const t0 = performance.now();
 
 const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-const VIDEO = { width: 640, height: 360 };
+// The camera: 640x360 by default (cheap for small machines and many tiles); ?hd=1 asks for 720p.
+const VIDEO = new URLSearchParams(location.search).get('hd') === '1'
+  ? { width: 1280, height: 720 } : { width: 640, height: 360 };
 const FRAME_POLL_MS = 100;
 const QUALITY_POLL_MS = 2000;
 const ERROR_HINTS = {

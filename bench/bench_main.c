@@ -213,10 +213,13 @@ static void count_streams(pass *ps, bench_result *r) {
       for (int k = 0; k < 2; k++) {
         if (!(k ? q->pub_video : q->pub_audio)) continue;
         r->streams_expected++;
+        /* A simulcast video is delivered as one of its layers: judged by the
+         * lowest one's packet count (the fewest of the three). */
+        uint64_t sent = k && ps->run->simulcast ? q->sim[0].pkts : q->snd[k].pkts;
         for (guint s = 0; s < p->streams->len; s++) {
           bench_rstream *st = g_ptr_array_index(p->streams, s);
           if (st->video == (k == 1) && !strcmp(st->pub_id, q->id) &&
-              bench_rstream_delivered(st, q->snd[k].pkts, q->t_up, now, p->cc != NULL)) {
+              bench_rstream_delivered(st, sent, q->t_up, now, p->cc != NULL)) {
             r->streams_delivered++;
             break;
           }

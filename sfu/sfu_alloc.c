@@ -90,7 +90,8 @@ static void sort_by_priority(const sfu_alloc_track *tr, int *order, int n) {
 /* The upgrade this track may take now (its stable period over), or p->down. */
 static int upgrade(sfu_alloc_track *t, plan *p, int64_t now, const sfu_alloc_params *pa, bool *waiting) {
   int cand = p->up;
-  if (t->bwe_down_us && now - t->bwe_down_us < pa->bwe_hold_us) {
+  int64_t hold = t->hold_us ? t->hold_us : pa->bwe_hold_us;
+  if (t->bwe_down_us && now - t->bwe_down_us < hold) {
     int s_max = p->down >= 0 ? p->st[p->down].s : 0;
     if (t->s > s_max) s_max = t->s;
     while (cand > p->down && p->st[cand].s > s_max)
@@ -124,7 +125,14 @@ static void fit(plan *pl, const int *order, int n, double budget) {
   }
 }
 
-static void commit(sfu_alloc_track *t, const plan *p, int64_t now) {
+static void forced_down(sfu_alloc_track *t, int64_t now, const sfu_alloc_params *pa) {
+  bool failed = t->up_us && now - t->up_us < pa->failed_up_us;
+  int64_t h = t->hold_us ? t->hold_us : pa->bwe_hold_us;
+  t->hold_us = failed ? (2 * h > pa->hold_max_us ? pa->hold_max_us : 2 * h) : pa->bwe_hold_us;
+  t->bwe_down_us = now ? now : 1;
+}
+
+static void commit(sfu_alloc_track *t, const plan *p, int64_t now, const sfu_alloc_params *pa) {
   int8_t os = t->s, ot = t->t;
   sfu_alloc_state ostate = t->state;
   int8_t ns = p->fin >= 0 ? p->st[p->fin].s : -1, nt = p->fin >= 0 ? p->st[p->fin].t : -1;
@@ -139,7 +147,8 @@ static void commit(sfu_alloc_track *t, const plan *p, int64_t now) {
   /* A spatial step down (or a pause) while the old layer is still usable:
    * the bandwidth forced it. */
   bool usable = p->n > 0 && os >= 0 && p->st[p->n - 1].s >= os;
-  if (t->allocated && os >= 0 && ns < os && usable) t->bwe_down_us = now ? now : 1;
+  if (t->allocated && os >= 0 && ns < os && usable && !pa->start_phase) forced_down(t, now, pa);
+  if (t->allocated && ns > os && os >= 0) t->up_us = now ? now : 1;
   t->s = ns;
   t->t = nt;
   t->changed = ns != os || nt != ot || t->state != ostate;
@@ -163,11 +172,19 @@ static void plan_track(const sfu_alloc_track *t, plan *p) {
     p->cap_down = p->cur;
 }
 
+sfu_alloc_params sfu_alloc_default_params(void) {
+  return (sfu_alloc_params){.up_headroom = 1.10,
+                            .stable_us = 2000000,
+                            .bwe_hold_us = 20000000,
+                            .failed_up_us = 10000000,
+                            .hold_max_us = 80000000};
+}
+
 void sfu_alloc_run(sfu_alloc_track *tr, size_t count, int64_t estimate_bps, int64_t audio_bps, int64_t now_us,
                    const sfu_alloc_params *params, sfu_alloc_result *res) {
-  sfu_alloc_params pa = {1.10, 2000000, 10000000};
-  if (params) pa = *params;
+  sfu_alloc_params pa = params ? *params : sfu_alloc_default_params();
   if (pa.up_headroom < 1.0) pa.up_headroom = 1.0;
+  if (pa.hold_max_us < pa.bwe_hold_us) pa.hold_max_us = pa.bwe_hold_us;
   sfu_alloc_result r = {0, audio_bps > 0 ? audio_bps : 0, 0, false};
   int n = count > SFU_ALLOC_MAX_TRACKS ? SFU_ALLOC_MAX_TRACKS : (int)count;
   plan pl[SFU_ALLOC_MAX_TRACKS];
@@ -189,7 +206,7 @@ void sfu_alloc_run(sfu_alloc_track *tr, size_t count, int64_t estimate_bps, int6
   }
   fit(pl, order, n, budget);
   for (int i = 0; i < n; i++) {
-    commit(&tr[i], &pl[i], now_us);
+    commit(&tr[i], &pl[i], now_us, &pa);
     r.used_bps += cost(&pl[i], pl[i].fin);
     if (tr[i].state == SFU_ALLOC_PAUSED_BANDWIDTH) r.paused++;
   }

@@ -7,7 +7,7 @@
  * costs the difference). Hysteresis: going down happens at once; going up needs
  * headroom (the layer must fit budget / up_headroom) and must keep fitting
  * for stable_us; no spatial step up within bwe_hold_us of a spatial step
- * down the bandwidth forced. A visible track that cannot get even its
+ * down the bandwidth forced (longer after each failed step up). A visible track that cannot get even its
  * lowest layer is paused for bandwidth; a hidden one is paused at no cost.
  * Audio is never allocated here: its rate is taken off the budget first.
  *
@@ -56,6 +56,8 @@ typedef struct {
   int8_t up_s, up_t;   /* the upgrade waiting for its stable period */
   int64_t up_since_us; /* since when it fits (0 = none waiting) */
   int64_t bwe_down_us; /* last spatial step down the bandwidth forced (0 = never) */
+  int64_t up_us;       /* last spatial step up (0 = never) */
+  int64_t hold_us;     /* the hold after bwe_down_us (0 = bwe_hold_us) */
   /* outputs */
   sfu_alloc_state state;
   bool changed; /* s, t or state differ from before the run */
@@ -64,8 +66,18 @@ typedef struct {
 typedef struct {
   double up_headroom;  /* 1.10: a higher layer must fit budget / 1.10 */
   int64_t stable_us;   /* 2 s: and keep fitting this long */
-  int64_t bwe_hold_us; /* 10 s: no spatial step up after a bandwidth-forced step down */
+  int64_t bwe_hold_us; /* 20 s: no spatial step up after a bandwidth-forced step down */
+  /* A step up the bandwidth undoes within failed_up_us was a failed try
+   * (the estimate overshot the link: a probe through a shaper's burst): the
+   * hold doubles, up to hold_max_us. 10 s and 80 s. */
+  int64_t failed_up_us, hold_max_us;
+  /* The estimate is still its first guess (no probe has answered yet): the
+   * steps down it forces hold nothing back. */
+  bool start_phase;
 } sfu_alloc_params;
+
+/* The defaults named above. */
+sfu_alloc_params sfu_alloc_default_params(void);
 
 typedef struct {
   int64_t used_bps;    /* video allocated */

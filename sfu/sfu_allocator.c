@@ -12,10 +12,16 @@
 /* Without a viewport: a tile as large as the largest layer. */
 #define DEFAULT_AREA (1280u * 720u)
 
+/* Where the estimate starts: enough for a camera's middle layer and audio
+ * (the first probes at 3x and 6x it find out more within a second). */
+#define START_BPS 1000000
+#define NO_FEEDBACK_US 5000000
+
 static sfu_bwe *bwe_of(sfu_transport *t, int64_t now_us) {
   if (!t->tx.bwe) {
+    sfu_bwe_config cfg = {.start_bps = START_BPS};
     t->tx.bwe = g_new(sfu_bwe, 1);
-    sfu_bwe_init(t->tx.bwe, NULL, now_us);
+    sfu_bwe_init(t->tx.bwe, &cfg, now_us);
   }
   return t->tx.bwe;
 }
@@ -56,8 +62,11 @@ static void fill_track(sfu_consumer *c, sfu_alloc_track *a) {
   a->max_spatial = viewport_cap(c);
   a->max_temporal = -1;
   memset(a->bps, 0, sizeof a->bps);
+  /* Frame rate before size: the layers above the lowest are taken only
+   * whole (all temporal layers); the lowest one may thin out its frame rate
+   * when even it does not fit. */
   for (uint8_t s = 0; s < c->src->nst && s < SFU_ALLOC_MAX_SPATIAL; s++)
-    for (int k = 0; k < SFU_ALLOC_MAX_TEMPORAL; k++)
+    for (int k = s ? SFU_ALLOC_MAX_TEMPORAL - 1 : 0; k < SFU_ALLOC_MAX_TEMPORAL; k++)
       a->bps[s][k] = c->src->st[s].bps[k];
 }
 
@@ -75,8 +84,8 @@ static void apply(sfu_consumer *c, const sfu_alloc_track *a, int64_t now_us,
   }
 }
 
-static void allocate(sfu_transport *t, int64_t estimate, int64_t now_us, sfu_allocator_paused_fn on_paused,
-                     void *ud) {
+static void allocate(sfu_transport *t, int64_t estimate, bool start, int64_t now_us,
+                     sfu_allocator_paused_fn on_paused, void *ud) {
   sfu_alloc_track tracks[SFU_ALLOC_MAX_TRACKS];
   sfu_consumer *cons[SFU_ALLOC_MAX_TRACKS];
   size_t n = 0;
@@ -94,7 +103,9 @@ static void allocate(sfu_transport *t, int64_t estimate, int64_t now_us, sfu_all
   }
   if (!n) return;
   sfu_alloc_result res;
-  sfu_alloc_run(tracks, n, estimate, (int64_t)audio * AUDIO_BPS, now_us, NULL, &res);
+  sfu_alloc_params pa = sfu_alloc_default_params();
+  pa.start_phase = start;
+  sfu_alloc_run(tracks, n, estimate, (int64_t)audio * AUDIO_BPS, now_us, &pa, &res);
   for (size_t i = 0; i < n; i++) {
     cons[i]->at = tracks[i];
     if (tracks[i].changed || !tracks[i].allocated) apply(cons[i], &tracks[i], now_us, on_paused, ud);
@@ -113,6 +124,7 @@ static void probe(sfu_transport *t, int64_t now_us) {
 
 void sfu_allocator_tick(sfu_transport *t, int64_t now_us, sfu_allocator_paused_fn on_paused, void *ud) {
   int64_t estimate = 0;
+  bool start = now_us - t->remote_set_us < NO_FEEDBACK_US;
   bool due = t->alloc_dirty || now_us >= t->next_alloc_us;
   if (t->tx.bwe) {
     probe(t, now_us);
@@ -125,16 +137,20 @@ void sfu_allocator_tick(sfu_transport *t, int64_t now_us, sfu_allocator_paused_f
   if (t->tx.bwe) {
     sfu_bwe_stats bs;
     sfu_bwe_get_stats(t->tx.bwe, &bs);
+    start = start && !bs.last_probe_bps;
     g_debug("transport %u: allocating %lld bit/s (delay %lld, loss-based %lld, loss %.3f, acked %lld, usage "
             "%d, alr %d, "
-            "probe %lld)",
+            "probe %lld, %llu probes, %llu results)",
             t->id, (long long)estimate, (long long)bs.delay_bps, (long long)bs.loss_bps, bs.loss,
-            (long long)bs.acked_bps, bs.usage, bs.in_alr, (long long)bs.last_probe_bps);
+            (long long)bs.acked_bps, bs.usage, bs.in_alr, (long long)bs.last_probe_bps,
+            (unsigned long long)bs.probes_started, (unsigned long long)bs.probe_results);
   }
   t->alloc_dirty = false;
   t->next_alloc_us = now_us + ALLOC_PERIOD_US;
-  /* No estimate yet: viewports alone decide (as if the link were ample). */
-  allocate(t, estimate ? estimate : INT64_MAX / 4, now_us, on_paused, ud);
+  /* No estimate yet: a cautious start while the first feedback is on its
+   * way; a subscriber that never sends any gets what its viewports ask. */
+  if (!estimate) estimate = now_us - t->remote_set_us < NO_FEEDBACK_US ? START_BPS : INT64_MAX / 4;
+  allocate(t, estimate, start, now_us, on_paused, ud);
 }
 
 int sfu_allocator_wanted_layer(const sfu_producer *p) {

@@ -66,8 +66,14 @@ static double acked_rate(const sfu_bwe_acked *a) {
 
 /* ---- loss-based control (its rate is the combined target) ---- */
 
+/* The delay-based rate always bounds the target; the allocator's ceiling
+ * (max_bps, from what its subscriber wants) only stops it from growing: a
+ * publisher that drops a layer for a while lowers the desire, and a ceiling
+ * that pulled the estimate down with it would leave a good link looking
+ * poor for the tens of seconds the 8 %/s increase takes to climb back. */
 static double upper_limit(const sfu_bwe *b) {
-  return b->loss.delay_limit < b->max_bps ? b->loss.delay_limit : b->max_bps;
+  double cap = b->max_bps > b->loss.bps ? b->max_bps : b->loss.bps;
+  return b->loss.delay_limit < cap ? b->loss.delay_limit : cap;
 }
 
 static void loss_set(sfu_bwe *b, double bps) {
@@ -279,7 +285,6 @@ void sfu_bwe_set_desired(sfu_bwe *b, int64_t desired_bps, int64_t now_us) {
   b->max_bps = (double)b->cfg.max_bps;
   if (b->desired_bps > 0)
     b->max_bps = clampd(BWE_MAX_OVER_DESIRED * (double)b->desired_bps, (double)b->cfg.min_bps, b->max_bps);
-  if (b->target_bps > b->max_bps) b->target_bps = b->loss.bps = b->max_bps;
   /* More wanted than the estimate allows: look for it now, not in 5 s. */
   sfu_bwe_probe *p = &b->probe;
   if (b->desired_bps > old && (double)b->desired_bps > 1.1 * b->target_bps &&

@@ -135,6 +135,13 @@ void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64
       c->ctr->rtx_misses++;
       continue;
     }
+    /* A layer switched away from is waiting for nothing: the decoder starts
+     * over at the new layer's keyframe. */
+    if (c->ops == &sfu_consumer_simulcast_ops && e->layer != c->sel.current) continue;
+    if (!sfu_txctx_rtx_allow(c->tx, len, now_us)) {
+      c->ctr->rtx_throttled++;
+      continue;
+    }
     c->rw.seq = seqs[i];
     c->rw.ts = e->ts;
     c->rw.pt = c->prm.pt[ci];

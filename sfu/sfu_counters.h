@@ -8,7 +8,7 @@
 
 typedef struct {
   uint64_t rtp_in, bytes_in, rtp_out, bytes_out;
-  uint64_t nacks_in, nacks_out, retransmits, rtx_misses;
+  uint64_t nacks_in, nacks_out, retransmits, rtx_misses, rtx_throttled;
   uint64_t plis_in, plis_out;
   uint64_t dropped_waiting_keyframe; /* video held back until a keyframe */
   uint64_t dropped_unknown;          /* RTP no producer of the transport claims */

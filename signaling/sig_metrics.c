@@ -74,6 +74,9 @@ char *sig_metrics_format(const sig_app_stats *st) {
          (double)st->router.nacks_out);
   metric(o, "sfu_retransmissions_total", "counter", "Packets resent from retransmission history.",
          (double)st->router.retransmits);
+  metric(o, "sfu_retransmissions_throttled_total", "counter",
+         "Retransmissions not sent: the subscriber's estimated link had no room for them.",
+         (double)st->router.rtx_throttled);
   metric(o, "sfu_plis_in_total", "counter", "Keyframe requests from subscribers.",
          (double)st->router.plis_in);
   metric(o, "sfu_plis_out_total", "counter", "Keyframe requests sent to publishers.",

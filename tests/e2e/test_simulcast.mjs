@@ -183,10 +183,19 @@ async function main(run) {
   const s0 = await serverBytesTo(base, bid);
   const t0 = Date.now();
   let aMin = Infinity;
+  const freezes = []; // when B's freezes happened (s into the window) and how long they took
+  let bPrev = b0;
   while (Date.now() - t0 < 15000) {
     aMin = Math.min(aMin, (await video(A)).frameHeight);
+    const b = await video(B);
+    if (b.freezeCount > bPrev.freezeCount) {
+      freezes.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${b.freezeCount - bPrev.freezeCount} freeze(s), `
+        + `${((b.totalFreezesDuration - bPrev.totalFreezesDuration) * 1000).toFixed(0)} ms, ${b.frameHeight}p`);
+    }
+    bPrev = b;
     await sleep(500);
   }
+  if (freezes.length) run.log(`B's freezes: ${freezes.join('; ')}`);
   const a1 = await video(A);
   const b1 = await video(B);
   const s1 = await serverBytesTo(base, bid);

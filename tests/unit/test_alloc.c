@@ -149,28 +149,51 @@ static void test_audio_first_and_hidden(void **state) {
 }
 
 /* Down at once, up after headroom + stable period, spatial up held for
- * 10 s after a forced spatial step down. Runs every 500 ms. */
+ * 20 s after a forced spatial step down, 40 s after a failed step up (one
+ * the bandwidth undid within 10 s). Runs every 500 ms. */
+static int64_t wait_up(sfu_alloc_track *t, int64_t *now, int64_t down_at, int64_t hold) {
+  for (int i = 1; i <= 200; i++) {
+    *now += S / 2;
+    sfu_alloc_result r = run(t, 1, 3000000, 0, *now);
+    if (t->s == 2) return *now - down_at;
+    if (*now - down_at >= hold) assert_true(r.waiting);
+  }
+  return -1;
+}
+
 static void test_hysteresis(void **state) {
   (void)state;
   sfu_alloc_track t = cam(1, SFU_ALLOC_OTHER, 100);
   int64_t now = S;
   run(&t, 1, 3000000, 0, now);
   LAYER(t, 2, 0);
-  now += S / 2;
+  now += 30 * S;              /* long on the top layer: the step down below is no failed try */
   run(&t, 1, 600000, 0, now); /* down: at once */
   LAYER(t, 1, 0);
   assert_true(t.changed);
   int64_t down_at = now;
   assert_int_equal(t.bwe_down_us, down_at);
-  /* Ample again: no spatial step up until 10 s after the step down, then 2 s stable. */
-  int64_t up_at = 0;
-  for (int i = 1; i <= 40 && !up_at; i++) {
-    now += S / 2;
-    sfu_alloc_result r = run(&t, 1, 3000000, 0, now);
-    if (t.s == 2) up_at = now;
-    if (!up_at && now - down_at >= 10 * S) assert_true(r.waiting);
-  }
-  assert_int_equal(up_at - down_at, 12 * S);
+  /* Ample again: no spatial step up until 20 s after the step down, then 2 s stable. */
+  assert_int_equal(wait_up(&t, &now, down_at, 20 * S), 22 * S);
+  /* Down again 3 s later: that try failed, the next one waits 40 s. */
+  now += 3 * S;
+  run(&t, 1, 600000, 0, now);
+  LAYER(t, 1, 0);
+  down_at = now;
+  assert_int_equal(wait_up(&t, &now, down_at, 40 * S), 42 * S);
+  /* And 80 s (the most) after two failed tries in a row, 20 s again after a success. */
+  now += 3 * S;
+  run(&t, 1, 600000, 0, now);
+  down_at = now;
+  assert_int_equal(wait_up(&t, &now, down_at, 80 * S), 82 * S);
+  now += 3 * S;
+  run(&t, 1, 600000, 0, now);
+  down_at = now;
+  assert_int_equal(wait_up(&t, &now, down_at, 80 * S), 82 * S);
+  now += 60 * S;
+  run(&t, 1, 600000, 0, now);
+  down_at = now;
+  assert_int_equal(wait_up(&t, &now, down_at, 20 * S), 22 * S);
   /* Headroom: at 1.6 Mbit/s f (1.5M) does not fit 1.6M / 1.1; at 1.7M it does. */
   sfu_alloc_track h = cam(2, SFU_ALLOC_OTHER, 100);
   now = 100 * S;

@@ -43,16 +43,17 @@ static uint32_t cost(const plan *p, int k) {
 }
 
 /* Every track its lowest layer first (as many tracks as possible, none
- * paused if it can be helped), then by priority each climbs as far as the
- * budget allows. */
-static void greedy(plan *pl, const int *order, int n, double budget, bool up) {
+ * paused if it can be helped; all of them while the estimate is a first
+ * guess: a video held back then is a black tile the page opened on), then
+ * by priority each climbs as far as the budget allows. */
+static void greedy(plan *pl, const int *order, int n, double budget, bool up, bool keep_all) {
   double used = 0;
   for (int j = 0; j < n; j++) {
     plan *p = &pl[order[j]];
     int cap = up ? p->cap_up : p->cap_down;
     int *res = up ? &p->up : &p->down;
     *res = -1;
-    if (cap >= 0 && used + cost(p, 0) <= budget) {
+    if (cap >= 0 && (keep_all || used + cost(p, 0) <= budget)) {
       *res = 0;
       used += cost(p, 0);
     }
@@ -197,8 +198,8 @@ void sfu_alloc_run(sfu_alloc_track *tr, size_t count, int64_t estimate_bps, int6
   sort_by_priority(tr, order, n);
   double budget = (double)estimate_bps - (double)(audio_bps > 0 ? audio_bps : 0);
   if (budget < 0) budget = 0;
-  greedy(pl, order, n, budget, false);
-  greedy(pl, order, n, budget / pa.up_headroom, true);
+  greedy(pl, order, n, budget, false, pa.start_phase);
+  greedy(pl, order, n, budget / pa.up_headroom, true, pa.start_phase);
   for (int j = 0; j < n; j++) {
     int i = order[j];
     pl[i].fin = pl[i].up > pl[i].down ? upgrade(&tr[i], &pl[i], now_us, &pa, &r.waiting) : pl[i].down;

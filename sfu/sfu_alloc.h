@@ -71,8 +71,9 @@ typedef struct {
    * (the estimate overshot the link: a probe through a shaper's burst): the
    * hold doubles, up to hold_max_us. 10 s and 80 s. */
   int64_t failed_up_us, hold_max_us;
-  /* The estimate is still its first guess (no probe has answered yet): the
-   * steps down it forces hold nothing back. */
+  /* The estimate is still its first guess (no probe has answered yet): no
+   * visible track is paused for bandwidth, and the steps down it forces
+   * hold nothing back. */
   bool start_phase;
 } sfu_alloc_params;
 

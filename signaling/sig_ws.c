@@ -400,6 +400,10 @@ static int make_context(sig_ws *ws, const sig_ws_config *cfg, char *err, size_t 
   info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
   info.token_limits = sig_http_token_limits();
   info.max_http_header_data = SIG_HTTP_HEADER_BUFFER;
+  /* lws's per-thread service buffer (4 KiB by default) bounds one write: a
+   * /metrics page past it went out in pieces and ended a keep-alive
+   * connection's pipelined requests. */
+  info.pt_serv_buf_size = 64 * 1024;
   if (cfg->tls_cert && cfg->tls_key) {
     info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.ssl_cert_filepath = cfg->tls_cert;

@@ -197,7 +197,7 @@ export function inboundVideo(p, pid) {
       if (!mids.size) continue;
       const out = { framesDecoded: 0, framesReceived: 0, framesDropped: 0, packetsReceived: 0, packetsLost: 0,
         nackCount: 0, pliCount: 0, firCount: 0, freezeCount: 0, totalFreezesDuration: 0, bytesReceived: 0,
-        jitterBufferDelay: 0, jitterBufferEmittedCount: 0 };
+        jitterBufferDelay: 0, jitterBufferEmittedCount: 0, retransmittedPacketsReceived: 0 };
       let found = false;
       (await pc.getStats()).forEach((s) => {
         if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !mids.has(s.mid)) return;

@@ -141,8 +141,12 @@ await run.main(async () => {
     packetsReceived: d(l0, l1, 'packetsReceived'), packetsLost: d(l0, l1, 'packetsLost'),
     nackCount: d(l0, l1, 'nackCount'), pliCount: d(l0, l1, 'pliCount'), framesDropped: d(l0, l1, 'framesDropped'),
     freezeCount: d(l0, l1, 'freezeCount'), totals: l1,
+    retransmitted: d(l0, l1, 'retransmittedPacketsReceived'),
   };
-  lossy.residualLoss = +(lossy.packetsLost / Math.max(1, lossy.packetsReceived + lossy.packetsLost)).toFixed(4);
+  // With RFC 4588 RTX a repaired packet arrives on the RTX stream: the browser counts the original as lost
+  // and the repair in retransmittedPacketsReceived (without RTX, the repair simply arrives: not lost).
+  lossy.residualLoss = +(Math.max(0, lossy.packetsLost - lossy.retransmitted)
+    / Math.max(1, lossy.packetsReceived + lossy.packetsLost)).toFixed(4);
   const bob = {
     ...flow('bob'),
     packetsReceived: d(b0, b1, 'packetsReceived'), packetsLost: d(b0, b1, 'packetsLost'),
@@ -161,8 +165,8 @@ await run.main(async () => {
   run.log(`link into ${net.ns} over ${lossy.secs} s: ${link.udpDropped} of ${link.udpIn} UDP packets dropped `
     + `(${(link.dropRate * 100).toFixed(2)} %, loss before retransmission)`);
   run.log(`lossy <- ann video: ${lossy.fps} fps, longest stall ${lossy.maxStallMs} ms, `
-    + `${lossy.packetsReceived} packets received, ${lossy.packetsLost} lost after retransmission `
-    + `(${(lossy.residualLoss * 100).toFixed(2)} %), nackCount +${lossy.nackCount}, pliCount +${lossy.pliCount}, `
+    + `${lossy.packetsReceived} packets received, ${lossy.packetsLost} lost, ${lossy.retransmitted} repaired `
+    + `(left: ${(lossy.residualLoss * 100).toFixed(2)} %), nackCount +${lossy.nackCount}, pliCount +${lossy.pliCount}, `
     + `framesDropped +${lossy.framesDropped}, freezes +${lossy.freezeCount}`);
   run.log(`bob   <- ann video: ${bob.fps} fps, longest stall ${bob.maxStallMs} ms, `
     + `${bob.packetsReceived} packets, packetsLost ${bob.totals.packetsLost} (total), nackCount ${bob.totals.nackCount} (total)`);

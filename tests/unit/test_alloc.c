@@ -234,6 +234,45 @@ static void test_pause_and_resume(void **state) {
   assert_true(t.changed);
 }
 
+/* While the estimate is a first guess: two single-layer 1.5 Mbit/s videos
+ * on a 1 Mbit/s guess both play (nothing paused), a simulcast one takes the
+ * layer that fits, and the step down the guess forced holds no step up
+ * back once probes answer. */
+static void test_start_phase(void **state) {
+  (void)state;
+  sfu_alloc_params pa = sfu_alloc_default_params();
+  pa.start_phase = true;
+  sfu_alloc_track t[3] = {cam(1, SFU_ALLOC_OTHER, 100), cam(2, SFU_ALLOC_OTHER, 100),
+                          cam(3, SFU_ALLOC_OTHER, 50)};
+  for (int i = 0; i < 2; i++) {
+    memset(t[i].bps, 0, sizeof t[i].bps);
+    t[i].bps[0][0] = 1500000;
+  }
+  sfu_alloc_result r;
+  int64_t now = S;
+  sfu_alloc_run(t, 3, 1000000, 0, now, &pa, &r);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(t[i].state, SFU_ALLOC_ON);
+  assert_int_equal(r.paused, 0);
+  LAYER(t[2], 0, 0);
+  /* A simulcast track on the top layer (no estimate at first) steps down to
+   * the guess; probes then answer 5 Mbit/s: back up after the stable period. */
+  sfu_alloc_track c = cam(4, SFU_ALLOC_OTHER, 100);
+  sfu_alloc_run(&c, 1, 100000000, 0, now, &pa, &r);
+  LAYER(c, 2, 0);
+  sfu_alloc_run(&c, 1, 1000000, 0, now += S / 2, &pa, &r);
+  LAYER(c, 1, 0);
+  assert_int_equal(c.bwe_down_us, 0);
+  run(&c, 1, 5000000, 0, now += S / 2);
+  run(&c, 1, 5000000, 0, now += S);
+  run(&c, 1, 5000000, 0, now += S);
+  LAYER(c, 2, 0);
+  /* Out of the start phase the same guess pauses one of the two. */
+  sfu_alloc_track u[2] = {t[0], t[1]};
+  run(u, 2, 1000000, 0, now += S);
+  assert_true(u[0].state == SFU_ALLOC_PAUSED_BANDWIDTH || u[1].state == SFU_ALLOC_PAUSED_BANDWIDTH);
+}
+
 /* The current layer stops at the publisher: down at once, not held as a
  * bandwidth step down; back when it returns (after the stable period). */
 static void test_layer_gone(void **state) {
@@ -280,6 +319,7 @@ int main(void) {
       cmocka_unit_test(test_priority_and_sharing), cmocka_unit_test(test_audio_first_and_hidden),
       cmocka_unit_test(test_hysteresis),           cmocka_unit_test(test_pause_and_resume),
       cmocka_unit_test(test_layer_gone),           cmocka_unit_test(test_many_tracks),
+      cmocka_unit_test(test_start_phase),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@ typedef struct {
   sfu_counters ctr;
   uint64_t srtp_errors_closed; /* SRTP errors of transports already gone */
   uint8_t *scratch_rtp, *scratch_rtcp;
-  struct tp_sender *sender; /* batched sends of every transport; NULL = one sendto per packet */
+  struct tp_sender *sender;    /* batched sends of every transport; NULL = one sendto per packet */
   uint8_t *scratch_rx;         /* an incoming retransmission rebuilt as the packet it repairs */
   sfu_twcc_status *fb_scratch; /* SFU_TWCC_BUILD_MAX statuses of one parsed feedback */
   uint64_t bad_feedback;       /* malformed transport-cc feedback, dropped */

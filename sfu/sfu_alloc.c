@@ -148,7 +148,8 @@ static void commit(sfu_alloc_track *t, const plan *p, int64_t now, const sfu_all
   /* A spatial step down (or a pause) while the old layer is still usable:
    * the bandwidth forced it. */
   bool usable = p->n > 0 && os >= 0 && p->st[p->n - 1].s >= os;
-  if (t->allocated && os >= 0 && ns < os && usable && !pa->start_phase) forced_down(t, now, pa);
+  if (t->allocated && os >= 0 && ns < os && usable && !pa->start_phase && pa->congested)
+    forced_down(t, now, pa);
   if (t->allocated && ns > os && os >= 0) t->up_us = now ? now : 1;
   t->s = ns;
   t->t = nt;
@@ -178,7 +179,8 @@ sfu_alloc_params sfu_alloc_default_params(void) {
                             .stable_us = 2000000,
                             .bwe_hold_us = 20000000,
                             .failed_up_us = 10000000,
-                            .hold_max_us = 80000000};
+                            .hold_max_us = 80000000,
+                            .congested = true};
 }
 
 void sfu_alloc_run(sfu_alloc_track *tr, size_t count, int64_t estimate_bps, int64_t audio_bps, int64_t now_us,

@@ -75,6 +75,10 @@ typedef struct {
    * visible track is paused for bandwidth, and the steps down it forces
    * hold nothing back. */
   bool start_phase;
+  /* Congestion lowered the estimate lately (default true). When false, a
+   * step down came from a layer's rate rising past a steady estimate: no
+   * reason to hold the next step up back. */
+  bool congested;
 } sfu_alloc_params;
 
 /* The defaults named above. */

@@ -84,6 +84,10 @@ static void apply(sfu_consumer *c, const sfu_alloc_track *a, int64_t now_us,
   }
 }
 
+/* Congestion lowered the estimate within this long: a step down now holds
+ * the next step up back. */
+#define CONGESTED_US 3000000
+
 static void allocate(sfu_transport *t, int64_t estimate, bool start, int64_t now_us,
                      sfu_allocator_paused_fn on_paused, void *ud) {
   sfu_alloc_track tracks[SFU_ALLOC_MAX_TRACKS];
@@ -96,7 +100,10 @@ static void allocate(sfu_transport *t, int64_t estimate, bool start, int64_t now
       audio += !c->paused;
       continue;
     }
-    if (c->paused || n == SFU_ALLOC_MAX_TRACKS) continue; /* not negotiated yet, or beyond the table */
+    if (c->paused || n == SFU_ALLOC_MAX_TRACKS) { /* not negotiated yet, or beyond the table */
+      g_debug("consumer %u: not allocated (%s)", c->id, c->paused ? "paused" : "beyond the table");
+      continue;
+    }
     tracks[n] = c->at;
     fill_track(c, &tracks[n]);
     cons[n++] = c;
@@ -105,6 +112,8 @@ static void allocate(sfu_transport *t, int64_t estimate, bool start, int64_t now
   sfu_alloc_result res;
   sfu_alloc_params pa = sfu_alloc_default_params();
   pa.start_phase = start;
+  int64_t dec = t->tx.bwe ? sfu_bwe_last_decrease_us(t->tx.bwe) : -1;
+  pa.congested = dec >= 0 && now_us - dec < CONGESTED_US;
   sfu_alloc_run(tracks, n, estimate, (int64_t)audio * AUDIO_BPS, now_us, &pa, &res);
   for (size_t i = 0; i < n; i++) {
     cons[i]->at = tracks[i];
@@ -114,11 +123,13 @@ static void allocate(sfu_transport *t, int64_t estimate, bool start, int64_t now
 }
 
 /* Probe padding when media alone does not pace it out (sfu_consumer.c sends
- * it between media packets): on the first consumer with an rtx stream. */
+ * it between media packets): on the first consumer that can carry it. None
+ * yet (the first video not started): the cluster waits rather than start
+ * and time out empty. */
 static void probe(sfu_transport *t, int64_t now_us) {
   for (guint i = 0; i < t->consumers->len && sfu_bwe_probing(t->tx.bwe); i++) {
     sfu_consumer *c = g_ptr_array_index(t->consumers, i);
-    if (c->prm.rtx_ssrc && sfu_consumer_probe(c, now_us) == 0) return;
+    if (sfu_consumer_can_pad(c) && sfu_consumer_probe(c, now_us) == 0) return;
   }
 }
 

@@ -187,7 +187,12 @@ void sfu_bwe_on_sent(sfu_bwe *b, uint16_t seq, size_t bytes, int64_t send_us) {
   e->size = bytes > UINT16_MAX ? UINT16_MAX : (uint16_t)bytes;
   e->cluster = id;
   e->used = true;
-  e->acked = e->reported = false;
+  e->acked = e->reported = e->padding = false;
+}
+
+void sfu_bwe_on_sent_padding(sfu_bwe *b, uint16_t seq, size_t bytes, int64_t send_us) {
+  sfu_bwe_on_sent(b, seq, bytes, send_us);
+  b->hist[seq & HIST_MASK].padding = true;
 }
 
 /* Feedback arrival times carry the receiver's 24-bit reference: unwrap. */
@@ -202,8 +207,37 @@ static int64_t unwrap_arrival(sfu_bwe *b, int64_t raw) {
   return raw + b->arrival_offset;
 }
 
+static void recent_add(sfu_bwe *b, int64_t arrival_us, uint32_t size) {
+  int slot = (b->recent_head + b->recent_n) % SFU_BWE_RECENT;
+  if (b->recent_n == SFU_BWE_RECENT)
+    b->recent_head = (uint8_t)((b->recent_head + 1) % SFU_BWE_RECENT);
+  else
+    b->recent_n++;
+  b->recent[slot].at = arrival_us;
+  b->recent[slot].size = size;
+}
+
+/* The receive rate over the last RECENT_US of arrivals (0: too few to say).
+ * The acknowledged-rate estimator is smoothed over longer and still shows
+ * the rate before a link narrowed; this is what the bottleneck passes now. */
+#define RECENT_US 250000
+static double recent_rate(const sfu_bwe *b) {
+  if (b->recent_n < 8) return 0;
+  int64_t last = b->recent[(b->recent_head + b->recent_n - 1) % SFU_BWE_RECENT].at, first = last;
+  uint64_t bytes = 0;
+  int n = 0;
+  for (int i = b->recent_n - 1; i >= 0; i--) {
+    const int64_t at = b->recent[(b->recent_head + i) % SFU_BWE_RECENT].at;
+    if (at < last - RECENT_US) break;
+    if (at < first) first = at;
+    if (n++) bytes += b->recent[(b->recent_head + i + 1) % SFU_BWE_RECENT].size;
+  }
+  return n >= 8 && last - first >= RECENT_US / 2 ? (double)bytes * 8e6 / (double)(last - first) : 0;
+}
+
 static void on_received(sfu_bwe *b, const sfu_bwe_sent *e, int64_t arrival_us) {
   acked_add(&b->acked, arrival_us, e->size);
+  recent_add(b, arrival_us, e->size);
   double sd, rd;
   if (sfu_bwe_ia_add(&b->ia, e->send_us, arrival_us, e->size, &sd, &rd))
     sfu_bwe_trend_update(&b->trend, rd, sd, (double)arrival_us / 1000.0);
@@ -214,9 +248,15 @@ static void on_received(sfu_bwe *b, const sfu_bwe_sent *e, int64_t arrival_us) {
 static void delay_update(sfu_bwe *b, double acked, double probe, int64_t now_us) {
   sfu_bwe_aimd *a = &b->aimd;
   if (b->trend.hypothesis == SFU_BWE_OVERUSE) {
-    if (acked > 0 && sfu_bwe_aimd_time_to_reduce(a, now_us, acked))
-      sfu_bwe_aimd_update(a, SFU_BWE_OVERUSE, acked, now_us);
-    else if (acked <= 0 && b->probe_bps > 0 && now_us - b->probe_us < BWE_PROBE_WAIT_US)
+    if (acked > 0 && sfu_bwe_aimd_time_to_reduce(a, now_us, acked)) {
+      double before = a->bps, r = recent_rate(b);
+      sfu_bwe_aimd_update(a, SFU_BWE_OVERUSE, r > 0 && r < acked ? r : acked, now_us);
+      /* Sending well under the estimate (a paused or low layer): what got
+       * through says little about the link, and a busy receiver's
+       * scheduling can look like a queue. At most halve; a link that is
+       * really full keeps signalling. */
+      if (acked < 0.5 * before && a->bps < 0.5 * before) a->bps = 0.5 * before;
+    } else if (acked <= 0 && b->probe_bps > 0 && now_us - b->probe_us < BWE_PROBE_WAIT_US)
       sfu_bwe_aimd_update(a, SFU_BWE_OVERUSE, b->probe_bps, now_us); /* a probe measured the link */
     else if (acked <= 0 &&
              (a->time_last_decrease_us < 0 || now_us - a->time_last_decrease_us >= BWE_INITIAL_BACKOFF_US))
@@ -239,11 +279,11 @@ int sfu_bwe_on_feedback(sfu_bwe *b, const sfu_twcc_status *st, size_t n, int64_t
       continue;
     }
     matched++;
-    if (!e->reported) {
+    if (!e->reported && !e->padding) {
       expected++;
       if (!st[i].received) lost++;
-      e->reported = true;
     }
+    e->reported = true;
     if (!st[i].received || e->acked) continue;
     e->acked = true;
     on_received(b, e, unwrap_arrival(b, st[i].arrival_us));
@@ -303,6 +343,11 @@ size_t sfu_bwe_probe_padding(sfu_bwe *b, int64_t now_us) {
   size_t due = sfu_bwe_probe_padding_due(p, now_us);
   b->stats.probes_started += (uint64_t)(p->next_id - before);
   return due;
+}
+
+int64_t sfu_bwe_last_decrease_us(const sfu_bwe *b) {
+  int64_t a = b->aimd.time_last_decrease_us, l = b->loss.time_last_decrease_us;
+  return a > l ? a : l;
 }
 
 int64_t sfu_bwe_target(const sfu_bwe *b) {

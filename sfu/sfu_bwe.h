@@ -70,6 +70,7 @@ typedef struct {
 
 #define SFU_BWE_HISTORY 4096 /* packets remembered, a power of two */
 #define SFU_BWE_TREND_WINDOW 20
+#define SFU_BWE_RECENT 128
 #define SFU_BWE_MIN_HISTORY 32
 #define SFU_BWE_CLUSTERS 4
 
@@ -79,6 +80,7 @@ typedef struct {
   uint16_t size;
   int32_t cluster; /* probe cluster id, -1 none */
   bool used, acked, reported;
+  bool padding; /* probe padding: not counted as loss when lost */
 } sfu_bwe_sent;
 
 typedef struct {
@@ -181,6 +183,13 @@ typedef struct {
   sfu_bwe_trendline trend;
   sfu_bwe_aimd aimd;
   sfu_bwe_acked acked;
+  /* The last packets acknowledged (arrival time, size): while a queue is
+   * full they arrive at the bottleneck's rate. */
+  struct {
+    int64_t at;
+    uint32_t size;
+  } recent[SFU_BWE_RECENT];
+  uint8_t recent_head, recent_n;
   sfu_bwe_loss loss;
   sfu_bwe_probe probe;
   double target_bps;
@@ -197,6 +206,10 @@ void sfu_bwe_init(sfu_bwe *b, const sfu_bwe_config *cfg, int64_t now_us);
 /* A packet stamped with transport-wide seq `seq` leaves now (bytes = the
  * whole datagram). While a probe cluster runs, the packet counts for it. */
 void sfu_bwe_on_sent(sfu_bwe *b, uint16_t seq, size_t bytes, int64_t send_us);
+/* The same for a padding-only packet: its loss says nothing about the media
+ * (a probe meant to fill a link loses packets at its top), so the loss-based
+ * control does not count it, as libwebrtc's counts only media streams. */
+void sfu_bwe_on_sent_padding(sfu_bwe *b, uint16_t seq, size_t bytes, int64_t send_us);
 /* One parsed feedback (st[0..n) from sfu_twcc_parse), received at now_us.
  * Returns how many statuses matched sent packets (0: nothing usable; the
  * rest are counted in stats.unknown_statuses). */
@@ -217,6 +230,8 @@ static inline bool sfu_bwe_probing(const sfu_bwe *b) {
 }
 /* The current target send rate. */
 int64_t sfu_bwe_target(const sfu_bwe *b);
+/* When congestion (delay or loss) last lowered the estimate; -1 never. */
+int64_t sfu_bwe_last_decrease_us(const sfu_bwe *b);
 /* True when the allocator should run again with *bps: the target moved and
  * either 1 s passed since the last time or it moved by more than 25 % /
  * 50 % (down / up) (mediasoup's throttle). */

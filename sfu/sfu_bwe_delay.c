@@ -229,11 +229,6 @@ static void decrease(sfu_bwe_aimd *a, double throughput, int64_t now_us) {
   /* Somewhat under what got through, to drain the queue this built. */
   double d = BWE_BETA * throughput;
   if (d > a->bps && a->link_has) d = BWE_BETA * a->link_kbps * 1000.0;
-  /* An SFU's subscriber is often application-limited (a paused or low
-   * layer): what got through then says little about the link, and a busy
-   * receiver's scheduling can look like a queue. One overuse at most
-   * halves the estimate; a link that is really full keeps signalling. */
-  if (d < 0.5 * a->bps) d = 0.5 * a->bps;
   if (d < a->bps) a->bps = d;
   if (a->link_has && throughput / 1000.0 < a->link_kbps - 3 * link_dev_kbps(a)) a->link_has = false;
   link_update(a, throughput, 0.05);

@@ -158,9 +158,13 @@ void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64
   }
 }
 
-bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
+bool sfu_consumer_can_pad(const sfu_consumer *c) {
   /* Not the gate: a video paused for bandwidth is when probing matters most. */
-  if (!c->prm.rtx_ssrc || !c->prm.rtx_pt[0] || !c->ts_started || c->paused || !c->link_up) return false;
+  return c->prm.rtx_ssrc && c->prm.rtx_pt[0] && c->ts_started && !c->paused && c->link_up;
+}
+
+bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
+  if (!sfu_consumer_can_pad(c)) return false;
   c->rw.rtx_pt = c->prm.rtx_pt[0];
   c->rw.rtx_seq = c->rtx_seq;
   c->rw.ts = c->last_ts_out;
@@ -168,7 +172,7 @@ bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us) {
   size_t n = sfu_rtp_build_padding(&c->rw, pad, c->scratch, SFU_SCRATCH_BYTES - TP_SRTP_TRAILER_MAX);
   if (!n || tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) != 0) return false;
   c->rtx_seq++;
-  sfu_txctx_sent(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
+  sfu_txctx_sent_padding(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
   return true;
 }
 

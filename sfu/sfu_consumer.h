@@ -101,6 +101,8 @@ void sfu_consumer_send(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h
 void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64_t now_us);
 /* A padding-only packet of `pad` bytes (1..255) on the consumer's rtx
  * stream, for a bandwidth probe; false if it has no rtx stream. */
+/* Whether it can carry probe padding now (an RTX stream, media started). */
+bool sfu_consumer_can_pad(const sfu_consumer *c);
 bool sfu_consumer_send_padding(sfu_consumer *c, size_t pad, int64_t now_us);
 /* Sends the probe padding its transport's estimator wants now, if this
  * consumer can carry it (it has an rtx stream); how many bytes were left. */

@@ -187,16 +187,25 @@ static void tick_stream(sfu_producer *p, sfu_recvstream *s, int64_t now_us) {
     send_rtcp(p, sfu_rtcp_build_remb(p->scratch, RTCP_CAP, p->own_ssrc, p->prm.remb_bps, &s->ssrc, 1));
 }
 
-/* Rates over windows of at least half a second; a stream that stopped
- * sending reads 0 after its window. */
+/* Rates over windows of at least half a second, averaged with the window
+ * before (a frame is bursty at low rates). A stream silent for a window
+ * keeps its rate until STOPPED_US without packets: a publisher whose CPU
+ * stalls its encoder for a moment has not stopped the layer, and a rate of
+ * 0 would make every subscriber's allocator drop it. */
+#define STOPPED_US 1500000
 static void measure(sfu_recvstream *s, int64_t now_us) {
   int64_t el = now_us - s->win_start_us;
   if (el < 500000) return;
+  bool stopped = !s->last_rtp_us || now_us - s->last_rtp_us > STOPPED_US;
   uint64_t cum = 0;
   for (int t = 0; t < 3; t++) {
     cum += s->bytes[t] - s->win_bytes[t];
-    s->bps[t] = s->win_start_us ? (uint32_t)(cum * 8 * 1000000 / (uint64_t)el) : 0;
     s->win_bytes[t] = s->bytes[t];
+    uint32_t r = s->win_start_us ? (uint32_t)(cum * 8 * 1000000 / (uint64_t)el) : 0;
+    if (stopped)
+      s->bps[t] = 0;
+    else if (r)
+      s->bps[t] = s->bps[t] ? (uint32_t)(((uint64_t)s->bps[t] + r) / 2) : r;
   }
   s->win_start_us = now_us;
 }

@@ -34,6 +34,9 @@ static inline uint16_t sfu_txctx_next(sfu_txctx *tx) {
 static inline void sfu_txctx_sent(sfu_txctx *tx, uint16_t seq, size_t bytes, int64_t now_us) {
   if (tx->bwe) sfu_bwe_on_sent(tx->bwe, seq, bytes, now_us);
 }
+static inline void sfu_txctx_sent_padding(sfu_txctx *tx, uint16_t seq, size_t bytes, int64_t now_us) {
+  if (tx->bwe) sfu_bwe_on_sent_padding(tx->bwe, seq, bytes, now_us);
+}
 
 /* Whether a retransmission of `bytes` fits the budget now (takes it if so).
  * No estimate yet: always. */

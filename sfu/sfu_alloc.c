@@ -178,7 +178,7 @@ sfu_alloc_params sfu_alloc_default_params(void) {
   return (sfu_alloc_params){.up_headroom = 1.10,
                             .stable_us = 2000000,
                             .bwe_hold_us = 20000000,
-                            .failed_up_us = 10000000,
+                            .failed_up_us = 4000000,
                             .hold_max_us = 80000000,
                             .congested = true};
 }

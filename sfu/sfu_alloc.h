@@ -69,7 +69,7 @@ typedef struct {
   int64_t bwe_hold_us; /* 20 s: no spatial step up after a bandwidth-forced step down */
   /* A step up the bandwidth undoes within failed_up_us was a failed try
    * (the estimate overshot the link: a probe through a shaper's burst): the
-   * hold doubles, up to hold_max_us. 10 s and 80 s. */
+   * hold doubles, up to hold_max_us. 4 s and 80 s. */
   int64_t failed_up_us, hold_max_us;
   /* The estimate is still its first guess (no probe has answered yet): no
    * visible track is paused for bandwidth, and the steps down it forces

@@ -150,7 +150,7 @@ static void test_audio_first_and_hidden(void **state) {
 
 /* Down at once, up after headroom + stable period, spatial up held for
  * 20 s after a forced spatial step down, 40 s after a failed step up (one
- * the bandwidth undid within 10 s). Runs every 500 ms. */
+ * the bandwidth undid within 4 s). Runs every 500 ms. */
 static int64_t wait_up(sfu_alloc_track *t, int64_t *now, int64_t down_at, int64_t hold) {
   for (int i = 1; i <= 200; i++) {
     *now += S / 2;

@@ -251,11 +251,13 @@ static void delay_update(sfu_bwe *b, double acked, double probe, int64_t now_us)
     if (acked > 0 && sfu_bwe_aimd_time_to_reduce(a, now_us, acked)) {
       double before = a->bps, r = recent_rate(b);
       sfu_bwe_aimd_update(a, SFU_BWE_OVERUSE, r > 0 && r < acked ? r : acked, now_us);
-      /* Sending well under the estimate (a paused or low layer): what got
-       * through says little about the link, and a busy receiver's
-       * scheduling can look like a queue. At most halve; a link that is
-       * really full keeps signalling. */
-      if (acked < 0.5 * before && a->bps < 0.5 * before) a->bps = 0.5 * before;
+      /* Sending well under the estimate (a paused or low layer) and no sign
+       * of a narrower bottleneck (packets arrive about as fast as they were
+       * acknowledged before): what got through says little about the link,
+       * and a busy receiver's scheduling can look like a queue. At most
+       * halve; a link that is really full keeps signalling. */
+      bool narrower = r > 0 && r < 0.7 * acked;
+      if (!narrower && acked < 0.5 * before && a->bps < 0.5 * before) a->bps = 0.5 * before;
     } else if (acked <= 0 && b->probe_bps > 0 && now_us - b->probe_us < BWE_PROBE_WAIT_US)
       sfu_bwe_aimd_update(a, SFU_BWE_OVERUSE, b->probe_bps, now_us); /* a probe measured the link */
     else if (acked <= 0 &&

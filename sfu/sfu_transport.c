@@ -118,6 +118,9 @@ sfu_failure sfu_transport_watchdog(sfu_transport *t, int64_t now_us, int64_t lim
     t->wd_rx_us = now_us;
   }
   if (tx != t->wd_tx) {
+    /* We start sending after a silence: the subscriber's RTCP can only start
+     * now, so its silence until now says nothing. */
+    if (!expects_rx(t, now_us)) t->wd_rx_us = now_us;
     t->wd_tx = tx;
     t->wd_tx_us = now_us;
   }

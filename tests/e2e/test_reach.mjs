@@ -153,14 +153,16 @@ async function mainRoom(ctx) {
   // 4a. ICE restart on both of bob's connections, as the page does on a lasting "disconnected": new
   // credentials on both sides, the same DTLS association (no new handshake), media keeps flowing.
   const ufrags = () => P.bob.page.evaluate(() => window.__test.pcs.filter((pc) => pc.signalingState !== 'closed')
-    .map((pc) => [pc.localDescription?.sdp, pc.remoteDescription?.sdp].map((x) => /a=ice-ufrag:(\S+)/.exec(x || '')?.[1]).join('/')));
+    .map((pc) => [pc.localDescription?.sdp, pc.remoteDescription?.sdp].map((x) => /a=ice-ufrag:(\S+)/.exec(x || '')?.[1]).join('|')));
   const handshakes = () => run.serverLines.filter((l) => l.includes(`main/${P.bob.id}/`) && /DTLS handshake done/.test(l)).length;
   const u0 = await ufrags();
   const h0 = handshakes();
   await P.bob.page.evaluate(() => { window.sfu.restartIce('sub'); window.sfu.restartIce('pub'); });
+  // (Joined with "|": an ICE ufrag may contain "/", RFC 8839 ice-char.)
   const u1 = await poll('both of bob\'s connections to change ICE credentials', async () => {
     const u = await ufrags();
-    return u.length === u0.length && u.every((x, i) => x.split('/').every((f, k) => f && f !== u0[i].split('/')[k])) ? u : null;
+    const changed = u.length === u0.length && u.every((x, i) => x.split('|').every((f, k) => f && f !== u0[i].split('|')[k]));
+    return changed ? u : { ok: false, detail: { before: u0, now: u } };
   }, { timeout: 10000 });
   await poll('the server to finish both ICE restarts', async () => run.serverLines
     .filter((l) => l.includes(`main/${P.bob.id}/`) && /ICE restart done/.test(l)).length >= 2 || null, { timeout: 10000 });

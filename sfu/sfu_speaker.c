@@ -38,6 +38,7 @@
 #define LEVEL_IDLE_MS 40      /* no level for this long: the frame was silent */
 #define MAX_PACKET_MS 120     /* longest Opus packet: a gap up to this is one packet */
 #define MIN_WINDOW_FRAMES 750 /* 15 s: how slowly the noise floor may rise */
+#define WARMUP_FRAMES 25      /* 0.5 s of levels before the first floor */
 #define MIN_SCORE 1e-10
 /* ln ratio thresholds for the immediate, medium and long scores */
 #define C1 3.0
@@ -47,6 +48,7 @@
 #define ACTIVE_FRAMES 25
 #define ACTIVE_STEP 16
 #define ACTIVE_HYSTERESIS 16 /* a change of less than a step is not reported */
+#define ACTIVE_MIN_MS 300    /* and not more often than this */
 
 typedef struct {
   bool used, paused;
@@ -55,16 +57,18 @@ typedef struct {
   uint8_t levels[FRAMES]; /* ring; levels[next - 1] is the newest */
   unsigned next;
   uint8_t min_level, next_min; /* noise floor and its candidate; 0 = unknown */
-  unsigned next_min_frames;
+  unsigned next_min_frames, warmup;
   uint8_t cooked[FRAMES]; /* newest first, floor-zeroed levels */
   double score[3];        /* immediate, medium, long */
   uint8_t reported;       /* active level last reported, 0 = not active */
+  uint8_t pending;        /* the one this tick found */
 } spk;
 
 struct sfu_speaker {
   size_t cap;
-  int dominant; /* slot, -1 = nobody */
-  sfu_speaker_state last;
+  int dominant;           /* slot, -1 = nobody */
+  sfu_speaker_state last; /* as last reported */
+  uint64_t active_at;     /* when the levels were last reported */
   spk s[];
 };
 
@@ -117,9 +121,20 @@ void sfu_speaker_set_paused(sfu_speaker *s, int slot, bool paused) {
 
 /* The noise floor: the lowest non-silent level, allowed to rise (to the
  * geometric mean of the old floor and the lowest level of the last 15 s)
- * only slowly, so speech never becomes the floor. */
+ * only slowly, so speech never becomes the floor. It is first taken as the
+ * lowest of the first WARMUP_FRAMES levels, not the very first one: a
+ * microphone that was digitally silent (no floor to learn) and then speaks
+ * would otherwise take its first syllable for its noise. */
 static void update_min(spk *p, uint8_t v) {
   if (v == 0) return;
+  if (p->warmup < WARMUP_FRAMES) {
+    if (p->next_min == 0 || v < p->next_min) p->next_min = v;
+    if (++p->warmup == WARMUP_FRAMES) {
+      p->min_level = p->next_min;
+      p->next_min = 0;
+    }
+    return;
+  }
   if (p->min_level == 0 || v < p->min_level) {
     p->min_level = v;
     p->next_min = 0;
@@ -226,9 +241,9 @@ static void collect(sfu_speaker *s, sfu_speaker_state *st) {
   for (size_t i = 0; i < s->cap; i++) {
     spk *p = &s->s[i];
     if (!p->used) continue;
-    p->reported = active_level(p);
-    if (!p->reported) continue;
-    sfu_speaker_active a = {.id = p->id, .level = p->reported};
+    p->pending = active_level(p);
+    if (!p->pending) continue;
+    sfu_speaker_active a = {.id = p->id, .level = p->pending};
     size_t k = st->n_active;
     if (k == SFU_SPEAKER_ACTIVE_MAX) {
       if (!louder(&a, &st->active[k - 1])) continue;
@@ -252,6 +267,7 @@ static bool same_active(const sfu_speaker_state *a, const sfu_speaker_state *b) 
 }
 
 int sfu_speaker_tick(sfu_speaker *s, uint64_t now_ms, sfu_speaker_state *out) {
+  int changed = 0;
   for (size_t i = 0; i < s->cap; i++) {
     spk *p = &s->s[i];
     if (!p->used) continue;
@@ -264,11 +280,17 @@ int sfu_speaker_tick(sfu_speaker *s, uint64_t now_ms, sfu_speaker_state *out) {
   decide(s);
   sfu_speaker_state st;
   collect(s, &st);
-  int changed = 0;
   if (st.has_dominant != s->last.has_dominant || st.dominant != s->last.dominant)
     changed |= SFU_SPEAKER_DOMINANT_CHANGED;
-  if (!same_active(&st, &s->last)) changed |= SFU_SPEAKER_ACTIVE_CHANGED;
-  s->last = st;
-  if (out) *out = st;
+  /* Levels are news at most every ACTIVE_MIN_MS, unless the dominant speaker changed too. */
+  if (!same_active(&st, &s->last) && (changed || now_ms - s->active_at >= ACTIVE_MIN_MS || !s->active_at))
+    changed |= SFU_SPEAKER_ACTIVE_CHANGED;
+  if (changed) {
+    for (size_t i = 0; i < s->cap; i++)
+      s->s[i].reported = s->s[i].pending;
+    s->last = st;
+    if (changed & SFU_SPEAKER_ACTIVE_CHANGED) s->active_at = now_ms;
+  }
+  if (out) *out = s->last;
   return changed;
 }

@@ -22,8 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SFU_SPEAKER_INTERVAL_MS 300 /* how often the owner calls sfu_speaker_tick */
-#define SFU_SPEAKER_ACTIVE_MAX 8    /* active speakers reported, loudest first */
+/* How often the owner calls sfu_speaker_tick. Jitsi decides every 300 ms;
+ * every 100 ms (mediasoup's lowest) a new speaker does not wait for the
+ * next decision to fall on a syllable rather than a pause: in simulated
+ * speech the worst takeover drops from 1.26 s to 0.58 s. */
+#define SFU_SPEAKER_INTERVAL_MS 100
+#define SFU_SPEAKER_ACTIVE_MAX 8 /* active speakers reported, loudest first */
 
 typedef struct sfu_speaker sfu_speaker;
 
@@ -60,9 +64,10 @@ void sfu_speaker_set_paused(sfu_speaker *s, int slot, bool paused);
  * the previous level (DTX, 40/60 ms packets) counts as that many 20 ms frames. */
 void sfu_speaker_level(sfu_speaker *s, int slot, uint8_t rfc6464_level, uint64_t now_ms);
 
-/* The decision, every SFU_SPEAKER_INTERVAL_MS: fills *out with the current
- * state (out may be NULL) and returns SFU_SPEAKER_*_CHANGED bits, 0 when a
- * viewer would see nothing new. */
+/* The decision, every SFU_SPEAKER_INTERVAL_MS: returns SFU_SPEAKER_*_CHANGED
+ * bits, 0 when a viewer would see nothing new, and fills *out (may be NULL)
+ * with the state as last reported. A new dominant speaker is reported at
+ * once; levels alone at most every 300 ms. */
 int sfu_speaker_tick(sfu_speaker *s, uint64_t now_ms, sfu_speaker_state *out);
 
 /* The RFC 6464 element's one data byte: V(1) | level(7). */

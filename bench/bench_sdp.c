@@ -96,6 +96,10 @@ char *bench_sdp_sub_answer(const bench_sdp_local *l, const sig_sdp *o) {
   g_string_append(s, "a=msid-semantic: WMS\r\n");
   for (unsigned i = 0; i < o->nmedia; i++) {
     const sig_sdp_media *m = &o->media[i];
+    if (!strcmp(m->kind, "application")) { /* data channels: the bench has no use for them */
+      g_string_append_printf(s, "m=application 0 %s webrtc-datachannel\r\na=mid:%s\r\n", m->proto, m->mid);
+      continue;
+    }
     g_string_append_printf(s, "m=%s %u %s", m->kind, m->port ? 9u : 0u, m->proto);
     for (unsigned k = 0; k < m->ncodecs; k++)
       g_string_append_printf(s, " %u", m->codecs[k].pt);

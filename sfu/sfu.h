@@ -25,10 +25,16 @@
 #include "sfu_codec.h"
 #include "sfu_const.h"
 #include "sfu_counters.h"
+#include "sfu_speaker.h"
 #include "tp_cert.h"
 
 typedef struct sfu_worker sfu_worker;
 typedef uint32_t sfu_id;
+
+/* Data channels (the sub connection's data section): our a=sctp-port and
+ * a=max-message-size. */
+#define SFU_DC_PORT 5000
+#define SFU_DC_MAX_MESSAGE 65536
 
 /* ---- events (media thread -> control) ---- */
 
@@ -40,6 +46,9 @@ typedef enum {
   SFU_EV_CANDIDATE_ERROR,         /* a remote candidate was refused (why) */
   SFU_EV_CONSUMER_PAUSED,         /* consumer: paused (or no longer) because its link cannot carry it */
   SFU_EV_PRODUCER_LAYERS,         /* producer: the encodings worth sending now (layers bit mask) */
+  SFU_EV_DATA,                    /* a message on the transport's "chat" data channel (data, len, binary) */
+  SFU_EV_DATA_OVERSIZE,           /* one over SFU_DC_MAX_MESSAGE was dropped */
+  SFU_EV_SPEAKER,                 /* the room's speakers changed (speaker; transport 0) */
 } sfu_event_type;
 
 typedef enum {
@@ -57,6 +66,12 @@ typedef struct {
   bool paused;    /* CONSUMER_PAUSED */
   uint8_t layers; /* PRODUCER_LAYERS: bit i = encoding i wanted */
   char why[96];
+  /* SFU_EV_DATA: the message, g_malloc'ed; whoever consumes the event frees it. */
+  uint8_t *data;
+  size_t len;
+  bool binary;
+  /* SFU_EV_SPEAKER: keys as given in sfu_producer_params.speaker. */
+  sfu_speaker_state speaker;
 } sfu_event;
 
 /* ---- the worker ---- */
@@ -137,6 +152,13 @@ int sfu_worker_transport_remote_ice(sfu_worker *w, sfu_id id, const char *ufrag,
 /* A trickled remote candidate ("candidate:..."), or NULL for end-of-candidates. */
 void sfu_worker_transport_add_candidate(sfu_worker *w, sfu_id id, const char *cand);
 void sfu_worker_transport_close(sfu_worker *w, sfu_id id);
+/* The remote accepted the data section: run SCTP (once DTLS is up) to its
+ * a=sctp-port; messages to it are capped at its a=max-message-size (0 =
+ * none). Its "chat" channel's messages come back as SFU_EV_DATA. */
+void sfu_worker_transport_datachannel(sfu_worker *w, sfu_id id, uint16_t remote_port, uint32_t remote_max);
+/* Sends text (copied) on the "chat" channel of each of the n transports
+ * that has one open; the others are skipped. */
+void sfu_worker_datachannel_send(sfu_worker *w, const sfu_id *ids, size_t n, const char *text);
 
 typedef struct {
   char state[16];
@@ -178,6 +200,9 @@ typedef struct {
   uint8_t nenc;     /* 1..SFU_MAX_ENCODINGS */
   sfu_encoding enc[SFU_MAX_ENCODINGS];
   uint32_t remb_bps; /* video: cap announced with REMB each second; 0 = none */
+  /* Audio with ext_audio_level: a microphone the room's speaker detection
+   * hears, under this key (the participant's); 0 = not observed. */
+  uint64_t speaker;
 } sfu_producer_params;
 
 /* A producer receiving on transport `t`. */
@@ -208,6 +233,10 @@ void sfu_worker_consumer_pause(sfu_worker *w, sfu_id id, bool paused);
  * ratio), and whether it is on screen at all: no larger layer is sent, and
  * nothing while hidden. */
 void sfu_worker_consumer_viewport(sfu_worker *w, sfu_id id, unsigned width, unsigned height, bool visible);
+/* The subscriber's payload types for the producer's codecs after all (its
+ * answer dropped one: 0). Audio: a RED producer's packets then reach it as
+ * plain Opus. */
+void sfu_worker_consumer_codecs(sfu_worker *w, sfu_id id, uint8_t pt0, uint8_t pt1);
 void sfu_worker_consumer_close(sfu_worker *w, sfu_id id);
 
 #endif

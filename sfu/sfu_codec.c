@@ -9,6 +9,7 @@ sfu_codec sfu_codec_from_name(const char *name) {
   if (strcasecmp(name, "opus") == 0) return SFU_CODEC_OPUS;
   if (strcasecmp(name, "vp8") == 0) return SFU_CODEC_VP8;
   if (strcasecmp(name, "h264") == 0) return SFU_CODEC_H264;
+  if (strcasecmp(name, "red") == 0) return SFU_CODEC_RED;
   return SFU_CODEC_NONE;
 }
 

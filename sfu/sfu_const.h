@@ -8,6 +8,7 @@
 
 /* Payload types in subscriber offers. */
 #define SFU_PT_OPUS 111
+#define SFU_PT_RED 63 /* red/48000/2 around SFU_PT_OPUS (fmtp "111/111") */
 #define SFU_PT_VP8 96
 #define SFU_PT_VP8_RTX 97
 #define SFU_PT_H264 102

@@ -80,6 +80,45 @@ void sfu_consumer_set_link(sfu_consumer *c, bool up, int64_t now_us) {
   gate_changed(c, was, now_us);
 }
 
+int sfu_consumer_codec_index(const sfu_consumer *c, sfu_codec codec) {
+  for (int i = 0; i < c->src->prm.ncodecs; i++)
+    if (c->src->prm.codecs[i].codec == codec) return i;
+  return -1;
+}
+
+/* RED forwarded as RED: its blocks name the publisher's Opus payload type,
+ * which must become the subscriber's (Firefox and Chromium differ). */
+static void red_block_pts(sfu_consumer *c, uint8_t *pkt, size_t n) {
+  int opus = sfu_consumer_codec_index(c, SFU_CODEC_OPUS);
+  if (opus < 0 || c->src->prm.codecs[opus].pt == c->prm.pt[opus]) return;
+  sfu_rtp_hdr o;
+  sfu_red r;
+  if (sfu_rtp_parse(pkt, n, &o) == 0 && sfu_red_parse(pkt + o.payload_off, o.payload_len, &r) == 0)
+    sfu_red_set_block_pt(pkt + o.payload_off, &r, c->src->prm.codecs[opus].pt, c->prm.pt[opus]);
+}
+
+void sfu_consumer_send_unwrapped(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h,
+                                 const sfu_rx_info *in, int64_t now_us) {
+  int opus = sfu_consumer_codec_index(c, SFU_CODEC_OPUS);
+  sfu_red r;
+  if (opus < 0 || !c->prm.pt[opus] || sfu_red_parse(pkt + h->payload_off, h->payload_len, &r) != 0 ||
+      r.b[r.n - 1].pt != c->src->prm.codecs[opus].pt) {
+    c->ctr->dropped_unknown++;
+    return;
+  }
+  uint8_t idx[SFU_RED_MAX_BLOCKS];
+  unsigned k = sfu_red_unwrap_plan(&c->red, h->seq, &r, idx);
+  sfu_rx_info op = *in;
+  op.codec = (uint8_t)opus;
+  for (unsigned i = 0; i < k; i++) {
+    sfu_rtp_hdr v;
+    uint16_t seq_out;
+    sfu_red_block_view(h, &r, idx[i], &v);
+    if (sfu_seqmgr_out(&c->seq, v.seq, &seq_out))
+      sfu_consumer_send(c, pkt, &v, &op, seq_out, v.ts + c->ts_off, now_us);
+  }
+}
+
 /* Rewrites (rw set by the caller), stamps the transport-wide number,
  * fixes the payload, encrypts and sends. */
 static size_t transmit(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, uint8_t codec,
@@ -89,6 +128,7 @@ static size_t transmit(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h
   if (!n) return 0;
   if (c->ops->rewrite_payload)
     c->ops->rewrite_payload(c, codec, c->scratch + n - h->payload_len, h->payload_len);
+  if (c->src->prm.codecs[codec].codec == SFU_CODEC_RED) red_block_pts(c, c->scratch, n);
   if (tp_peer_send_rtp(c->peer, c->scratch, n, SFU_SCRATCH_BYTES) != 0) return 0;
   sfu_txctx_sent(c->tx, c->rw.twcc_seq, n + TP_SRTP_TRAILER_MAX, now_us);
   /* Probes are paced with the media: padding goes out between media packets. */

@@ -16,6 +16,7 @@
 
 #include "sfu_alloc.h"
 #include "sfu_producer.h"
+#include "sfu_red.h"
 #include "sfu_seqmgr.h"
 #include "sfu_simulcast.h"
 #include "sfu_txctx.h"
@@ -77,6 +78,7 @@ struct sfu_consumer {
   bool vp_hidden;
   bool paused_reported; /* the subscriber was told it is paused for bandwidth */
   sfu_alloc_track at;
+  sfu_red_unwrap red; /* a RED producer to a subscriber without RED: what it got */
 };
 
 /* A consumer of the variant the producer needs: simulcast for a producer
@@ -97,6 +99,13 @@ void sfu_consumer_set_bw_paused(sfu_consumer *c, bool paused, int64_t now_us);
  * numbers into the scratch buffer and sends it; remembers it for NACK. */
 void sfu_consumer_send(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, const sfu_rx_info *in,
                        uint16_t seq_out, uint32_t ts_out, int64_t now_us);
+/* Index of the producer's codec of this kind, -1 if none. */
+int sfu_consumer_codec_index(const sfu_consumer *c, sfu_codec codec);
+/* Sends a RED packet to a subscriber that did not negotiate RED: its Opus
+ * primary, preceded by the redundant copies of packets lost right before it. */
+void sfu_consumer_send_unwrapped(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h,
+                                 const sfu_rx_info *in, int64_t now_us);
+
 /* The subscriber's NACK: resend what it lost, from the producer's history. */
 void sfu_consumer_on_nack(sfu_consumer *c, const uint16_t *seqs, size_t n, int64_t now_us);
 /* A padding-only packet of `pad` bytes (1..255) on the consumer's rtx

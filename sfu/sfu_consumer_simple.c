@@ -18,6 +18,7 @@ static void resync(sfu_consumer *c, const sfu_rtp_hdr *h, int64_t now_us) {
   } else {
     c->ts_off = g_random_int() - h->ts;
   }
+  c->red.started = false;
   c->resync = false;
 }
 
@@ -40,6 +41,10 @@ static void forward(sfu_consumer *c, const uint8_t *pkt, const sfu_rtp_hdr *h, c
   if (c->resync) resync(c, h, now_us);
   if (in->padding_only) { /* a probe: its number is not ours to keep */
     sfu_seqmgr_drop(&c->seq, h->seq);
+    return;
+  }
+  if (c->src->prm.codecs[in->codec].codec == SFU_CODEC_RED && !c->prm.pt[in->codec]) {
+    sfu_consumer_send_unwrapped(c, pkt, h, in, now_us); /* a subscriber without RED */
     return;
   }
   uint16_t seq_out;

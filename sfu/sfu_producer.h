@@ -72,6 +72,7 @@ struct sfu_producer {
   uint8_t layers_on;
   int64_t unwanted_since_us[SFU_MAX_ENCODINGS];
   int64_t next_demand_us;
+  int spk_slot; /* the router's speaker detection slot, -1 = not observed */
   /* The router's fan-out list: consumers of this producer (borrowed). */
   sfu_consumer **cons;
   size_t ncons, capcons;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sfu_allocator.h"
+#include "sfu_datachan.h"
 #include "sfu_rtcp.h"
 
 static void emit(sfu_router *r, sfu_event_type type, sfu_id t, sfu_failure f, const char *why) {
@@ -62,6 +63,12 @@ static void on_rtp(void *ud, uint8_t *pkt, size_t len) {
   if (!sfu_producer_receive(p, layer, pkt, len, &h, now, &in)) {
     e->ctr.dropped_unknown++;
     return;
+  }
+  if (p->spk_slot >= 0) {
+    size_t el = 0;
+    const uint8_t *e = sfu_rtp_ext_find(pkt, &h, p->prm.ext_audio_level, &el);
+    if (e)
+      sfu_speaker_level(t->router->spk, p->spk_slot, sfu_speaker_ext_level(e, el), (uint64_t)(now / 1000));
   }
   for (size_t i = 0; i < p->ncons; i++)
     p->cons[i]->ops->forward(p->cons[i], pkt, &h, &in, now);
@@ -123,6 +130,7 @@ static void on_state(void *ud, tp_state st, const char *why) {
     for (guint i = 0; i < t->producers->len; i++)
       sfu_producer_request_keyframe(g_ptr_array_index(t->producers, i), 0, now);
     emit(t->router, SFU_EV_TRANSPORT_CONNECTED, t->id, SFU_FAIL_NONE, tp_peer_srtp_profile(t->peer));
+    sfu_datachan_on_connected(t->dc);
   } else if (st == TP_STATE_FAILED || st == TP_STATE_CLOSED) {
     set_link(t, false);
     t->failed = true;
@@ -148,6 +156,7 @@ void sfu_router_free(sfu_router *r) {
   while (r->transports->len)
     sfu_router_close_transport(g_ptr_array_index(r->transports, r->transports->len - 1));
   g_ptr_array_free(r->transports, TRUE);
+  sfu_speaker_free(r->spk);
   g_free(r);
 }
 
@@ -206,6 +215,10 @@ int sfu_router_transport_ice(sfu_transport *t, const char *ufrag, const char *pw
   return rc;
 }
 
+void sfu_router_start_datachannel(sfu_transport *t, uint16_t remote_port, uint32_t remote_max) {
+  if (!t->dc) t->dc = sfu_datachan_new(t, remote_port, remote_max);
+}
+
 void sfu_router_add_candidate(sfu_transport *t, const char *cand) {
   char err[160];
   if (!cand)
@@ -226,6 +239,7 @@ void sfu_router_close_producer(sfu_producer *p) {
   while (p->ncons)
     sfu_router_close_consumer(p->cons[p->ncons - 1]);
   g_hash_table_remove(e->producers, GUINT_TO_POINTER(p->id));
+  if (p->spk_slot >= 0) sfu_speaker_remove(p->owner->router->spk, p->spk_slot);
   sfu_transport_remove_producer(p->owner, p);
 }
 
@@ -241,6 +255,24 @@ void sfu_router_close_transport(sfu_transport *t) {
   sfu_transport_free(t);
 }
 
+/* ---- speakers ---- */
+
+#define SPEAKERS_MAX 256 /* microphones one room's detection follows */
+
+static void observe_speaker(sfu_router *r, sfu_producer *p) {
+  if (!p->prm.speaker || p->prm.video || !p->prm.ext_audio_level) return;
+  if (!r->spk && !(r->spk = sfu_speaker_new(SPEAKERS_MAX))) return;
+  int slot = sfu_speaker_add(r->spk, p->prm.speaker, (uint64_t)(g_get_monotonic_time() / 1000));
+  if (slot >= 0) p->spk_slot = slot;
+}
+
+static void tick_speakers(sfu_router *r, int64_t now) {
+  if (!r->spk || now < r->spk_next_us) return;
+  r->spk_next_us = now + SFU_SPEAKER_INTERVAL_MS * 1000;
+  sfu_event ev = {.type = SFU_EV_SPEAKER, .router = r->id};
+  if (sfu_speaker_tick(r->spk, (uint64_t)(now / 1000), &ev.speaker)) r->env->emit(r->env->emit_ud, &ev);
+}
+
 void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *prm) {
   sfu_env *e = t->router->env;
   if (g_hash_table_contains(e->producers, GUINT_TO_POINTER(id))) return;
@@ -250,6 +282,7 @@ void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *
     return;
   }
   p->owner = t;
+  p->spk_slot = -1;
   if (sfu_transport_add_producer(t, p) != 0) {
     g_warning("router %u: producer %u: too many producers on transport %u", t->router->id, id, t->id);
     sfu_producer_free(p);
@@ -258,6 +291,7 @@ void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *
   g_hash_table_insert(e->producers, GUINT_TO_POINTER(id), p);
   p->layers_on = (uint8_t)((1u << p->nst) - 1); /* the publisher starts with every encoding on */
   if (t->connected) sfu_producer_request_keyframe(p, 0, g_get_monotonic_time());
+  observe_speaker(t->router, p);
 }
 
 void sfu_router_consume(sfu_transport *t, sfu_id id, const sfu_consumer_params *prm) {
@@ -363,4 +397,5 @@ static void tick_transport(sfu_router *r, sfu_transport *t, int64_t now) {
 void sfu_router_tick(sfu_router *r, int64_t now_us) {
   for (guint i = 0; i < r->transports->len; i++)
     tick_transport(r, g_ptr_array_index(r->transports, i), now_us);
+  tick_speakers(r, now_us);
 }

@@ -42,6 +42,8 @@ struct sfu_router {
   sfu_id id;
   sfu_env *env;
   GPtrArray *transports; /* sfu_transport*, owned */
+  sfu_speaker *spk;      /* owned; created with the first observed microphone */
+  int64_t spk_next_us;   /* next speaker decision */
 };
 
 sfu_router *sfu_router_new(sfu_id id, sfu_env *env);
@@ -56,6 +58,7 @@ void sfu_router_add_candidate(sfu_transport *t, const char *cand);
  * filled; 0 = unchanged). Negative with err set on failure. */
 int sfu_router_transport_ice(sfu_transport *t, const char *ufrag, const char *pwd, sfu_transport_local *out,
                              char *err, size_t errlen);
+void sfu_router_start_datachannel(sfu_transport *t, uint16_t remote_port, uint32_t remote_max);
 void sfu_router_close_transport(sfu_transport *t);
 
 void sfu_router_produce(sfu_transport *t, sfu_id id, const sfu_producer_params *p);

@@ -1,6 +1,8 @@
 /* Transport: a tp_peer with the producers and consumers that use it. */
 #include "sfu_transport.h"
 
+#include "sfu_datachan.h"
+
 #include <errno.h>
 
 int sfu_transport_new(sfu_transport **out, sfu_id id, sfu_router *r, const tp_peer_config *pc,
@@ -25,6 +27,7 @@ int sfu_transport_new(sfu_transport **out, sfu_id id, sfu_router *r, const tp_pe
 void sfu_transport_free(sfu_transport *t) {
   if (!t) return;
   tp_peer_free(t->peer); /* first: no callback reaches what follows */
+  sfu_datachan_free(t->dc);
   for (guint i = 0; i < t->consumers->len; i++)
     sfu_consumer_free(g_ptr_array_index(t->consumers, i));
   for (guint i = 0; i < t->producers->len; i++)

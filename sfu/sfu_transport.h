@@ -28,6 +28,7 @@ typedef struct sfu_transport {
   GPtrArray *producers;     /* sfu_producer*, owned */
   GPtrArray *consumers;     /* sfu_consumer*, owned */
   GHashTable *cons_by_ssrc; /* subscriber ssrc -> sfu_consumer*, borrowed */
+  struct sfu_datachan *dc;  /* owned; NULL until the remote accepted data channels */
   bool connected, failed, first_media;
   sfu_txctx tx;      /* what its consumers send share: transport-wide seq, estimator */
   uint64_t remb_bps; /* the subscriber's REMB, when it sends no transport-cc */

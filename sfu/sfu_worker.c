@@ -7,6 +7,7 @@
 
 #include "sfu.h"
 #include "sfu_consumer.h"
+#include "sfu_datachan.h"
 #include "sfu_router.h"
 #include "tp_send.h"
 
@@ -29,6 +30,9 @@ typedef enum {
   OP_CONSUMER_PAUSE,
   OP_CONSUMER_VIEWPORT,
   OP_CONSUMER_CLOSE,
+  OP_TRANSPORT_DATACHANNEL,
+  OP_CONSUMER_CODECS,
+  OP_DATACHANNEL_SEND,
 } op;
 
 /* One command; control-plane sized, allocated per call. */
@@ -53,6 +57,16 @@ typedef struct {
     struct {
       unsigned w, h;
     } vp;
+    struct {
+      uint16_t port;
+      uint32_t max;
+    } dc;
+    uint8_t pt[2];
+    struct {
+      sfu_id *ids; /* owned */
+      size_t n;
+      char *text; /* owned */
+    } send;
   } u;
   /* Synchronous commands: the caller waits for done. */
   sfu_transport_local *local;
@@ -128,6 +142,9 @@ static void run_transport_cmd(sfu_worker *w, cmd *c) {
   case OP_CONSUME:
     sfu_router_consume(t, c->b, &c->u.cons);
     break;
+  case OP_TRANSPORT_DATACHANNEL:
+    sfu_router_start_datachannel(t, c->u.dc.port, c->u.dc.max);
+    break;
   default:
     break;
   }
@@ -171,6 +188,14 @@ static void run(sfu_worker *w, cmd *c) {
     }
     break;
   }
+  case OP_DATACHANNEL_SEND: {
+    size_t len = strlen(c->u.send.text);
+    for (size_t i = 0; i < c->u.send.n; i++) {
+      sfu_transport *t = transport_of(w, c->u.send.ids[i]);
+      if (t) sfu_datachan_send(t->dc, c->u.send.text, len);
+    }
+    break;
+  }
   case OP_PRODUCER_CLOSE:
     if ((p = g_hash_table_lookup(w->env.producers, key))) sfu_router_close_producer(p);
     break;
@@ -184,6 +209,12 @@ static void run(sfu_worker *w, cmd *c) {
   case OP_CONSUMER_CLOSE:
     if ((k = g_hash_table_lookup(w->env.consumers, key))) sfu_router_close_consumer(k);
     break;
+  case OP_CONSUMER_CODECS:
+    if ((k = g_hash_table_lookup(w->env.consumers, key))) {
+      k->prm.pt[0] = c->u.pt[0];
+      k->prm.pt[1] = c->u.pt[1];
+    }
+    break;
   default:
     run_transport_cmd(w, c);
     break;
@@ -192,6 +223,10 @@ static void run(sfu_worker *w, cmd *c) {
 
 static void cmd_free(cmd *c) {
   if (c->op == OP_TRANSPORT_CANDIDATE) g_free(c->u.cand);
+  if (c->op == OP_DATACHANNEL_SEND) {
+    g_free(c->u.send.ids);
+    g_free(c->u.send.text);
+  }
   g_free(c);
 }
 
@@ -353,6 +388,22 @@ void sfu_worker_transport_close(sfu_worker *w, sfu_id id) {
   post(w, OP_TRANSPORT_CLOSE, id, 0);
 }
 
+void sfu_worker_transport_datachannel(sfu_worker *w, sfu_id id, uint16_t remote_port, uint32_t remote_max) {
+  cmd *c = cmd_new(OP_TRANSPORT_DATACHANNEL, id, 0);
+  c->u.dc.port = remote_port;
+  c->u.dc.max = remote_max;
+  submit(w, c);
+}
+
+void sfu_worker_datachannel_send(sfu_worker *w, const sfu_id *ids, size_t n, const char *text) {
+  if (!n) return;
+  cmd *c = cmd_new(OP_DATACHANNEL_SEND, 0, 0);
+  c->u.send.ids = g_memdup2(ids, n * sizeof *ids);
+  c->u.send.n = n;
+  c->u.send.text = g_strdup(text);
+  submit(w, c);
+}
+
 void sfu_worker_transport_stats(sfu_worker *w, const sfu_id *ids, size_t n, sfu_transport_stats *out) {
   cmd c = {.op = OP_TRANSPORT_STATS, .sync = true};
   c.u.stats.ids = ids;
@@ -385,6 +436,12 @@ void sfu_worker_consumer_viewport(sfu_worker *w, sfu_id id, unsigned width, unsi
   c->u.vp.w = width;
   c->u.vp.h = height;
   c->flag = visible;
+  submit(w, c);
+}
+void sfu_worker_consumer_codecs(sfu_worker *w, sfu_id id, uint8_t pt0, uint8_t pt1) {
+  cmd *c = cmd_new(OP_CONSUMER_CODECS, id, 0);
+  c->u.pt[0] = pt0;
+  c->u.pt[1] = pt1;
   submit(w, c);
 }
 

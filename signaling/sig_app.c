@@ -364,8 +364,8 @@ static void handle_mute(sig_part *s, const sig_req *req) {
 }
 
 static const char *req_name(sig_req_type t) {
-  static const char *const names[] = {"",          "join", "publish", "answer",
-                                      "candidate", "mute", "leave",   "restart-ice", "viewport"};
+  static const char *const names[] = {"",     "join",  "publish",     "answer",  "candidate",
+                                      "mute", "leave", "restart-ice", "viewport"};
   return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "";
 }
 
@@ -504,6 +504,10 @@ static void on_producer_layers(sig_app *app, const sfu_event *ev) {
 static void on_event(sig_app *app, const sfu_event *ev) {
   if (ev->type == SFU_EV_CONSUMER_PAUSED) return on_consumer_paused(app, ev);
   if (ev->type == SFU_EV_PRODUCER_LAYERS) return on_producer_layers(app, ev);
+  if (ev->type == SFU_EV_SPEAKER) {
+    sig_speakers_on_event(app, ev);
+    return;
+  }
   sig_part *s = g_hash_table_lookup(app->transports, GUINT_TO_POINTER(ev->transport));
   if (!s || s->dead) return;
   int pc = s->tid[SIG_PC_PUB] == ev->transport ? SIG_PC_PUB : SIG_PC_SUB;
@@ -536,6 +540,12 @@ static void on_event(sig_app *app, const sfu_event *ev) {
     break;
   case SFU_EV_CONSUMER_PAUSED:
   case SFU_EV_PRODUCER_LAYERS:
+  case SFU_EV_SPEAKER: /* handled above */
+    break;
+  case SFU_EV_DATA:
+  case SFU_EV_DATA_OVERSIZE:
+    if (pc == SIG_PC_SUB)
+      sig_chatroom_on_data(s, ev->data, ev->len, ev->binary, ev->type == SFU_EV_DATA_OVERSIZE);
     break;
   }
 }
@@ -550,6 +560,7 @@ static gboolean drain_events(gpointer ud) {
   sfu_event *ev;
   while ((ev = g_queue_pop_head(&local))) {
     on_event(app, ev);
+    g_free(ev->data);
     g_free(ev);
   }
   return G_SOURCE_REMOVE;

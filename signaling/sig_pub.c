@@ -174,6 +174,8 @@ static sig_track *add_track(sig_part *s, const sig_req *req, const sig_sdp_accep
   g_hash_table_insert(s->app->producers, GUINT_TO_POINTER(t->producer), s);
   sfu_producer_params pp;
   producer_params(s, kind, a, &pp);
+  /* The speaker detection's key: the participant's number ("p<hex>"). */
+  if (t->source == SIG_SRC_MICROPHONE) pp.speaker = g_ascii_strtoull(s->id + 1, NULL, 16);
   sfu_worker_produce(s->app->cfg.worker, s->tid[SIG_PC_PUB], t->producer, &pp);
   g_ptr_array_add(s->tracks, t);
   return t;

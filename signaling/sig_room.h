@@ -15,11 +15,13 @@
 
 #include "sfu.h"
 #include "sig_app.h"
+#include "sig_chat.h"
 #include "sig_proto.h"
 #include "sig_sdp.h"
 
 #define KIND_AUDIO 0
 #define KIND_VIDEO 1
+#define KIND_DATA 2 /* the data channels' section of the sub connection */
 
 typedef struct sig_part sig_part;
 typedef struct sig_room sig_room;
@@ -83,9 +85,12 @@ struct sig_part {
   GPtrArray *tracks; /* sig_track*, owned */
   unsigned next_track;
   /* Subscribing. */
-  GPtrArray *secs; /* sig_sec*, owned; secs[0] is the probe */
+  GPtrArray *secs; /* sig_sec*, owned; secs[0] is the probe, secs[1] the data section */
   bool offer_in_flight, need_offer, answered_once;
   unsigned offer_nsecs, mid_counter;
+  /* Chat over the data channel (sig_chatroom.c). */
+  bool dc_started;      /* the sub transport was told to run SCTP */
+  sig_chat_bucket chat; /* rate limit of this participant's messages */
   /* Timing for the histograms. */
   int64_t join_us;
   bool first_packet_seen;
@@ -159,6 +164,17 @@ int sig_sub_handle_answer(sig_part *s, const char *sdp, char *err, size_t errlen
 void sig_sub_add_room(sig_part *s);
 sig_sec *sig_sub_section_by_track(const sig_part *s, const char *track_id);
 sig_sec *sig_sub_section_by_consumer(const sig_part *s, sfu_id consumer);
+
+/* ---- chat over data channels (sig_chatroom.c) ---- */
+
+/* A message from s's chat channel (data owned by the caller), or a message
+ * its SCTP dropped as too large (data NULL, oversize true). */
+void sig_chatroom_on_data(sig_part *s, const uint8_t *data, size_t len, bool binary, bool oversize);
+
+/* ---- who is speaking (sig_speakers.c) ---- */
+
+/* SFU_EV_SPEAKER: tell the room. */
+void sig_speakers_on_event(sig_app *app, const sfu_event *ev);
 
 /* ---- publisher side (sig_pub.c) ---- */
 

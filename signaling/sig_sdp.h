@@ -57,6 +57,11 @@ typedef struct {
   char cname[64];
   char msid_stream[64], msid_track[64]; /* a=msid (or a=ssrc:.. msid:) */
   bool rtcp_mux, rtcp_rsize;
+  /* Data sections (RFC 8841): a=sctp-port (0 = absent) and a=max-message-size
+   * (has_max_message_size false = absent, which means 64 KiB; 0 = no limit). */
+  uint16_t sctp_port;
+  bool has_max_message_size;
+  uint32_t max_message_size;
   /* Transport attributes; media-level, else copied from session level. */
   char ice_ufrag[64], ice_pwd[128];
   char fp_alg[16]; /* "sha-256" */
@@ -138,7 +143,8 @@ char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig
 
 /* One m-section of an offer to a subscriber. */
 typedef struct {
-  const char *kind; /* "audio" or "video" */
+  const char *kind; /* "audio", "video", or "application": the data section (mid, sctp_port and
+                       max_message_size only; never closed) */
   const char *mid;
   bool active; /* false: a=inactive (no track yet: the probe section) */
   bool closed; /* port 0, outside BUNDLE: the track is gone, the m-line free to recycle */
@@ -152,6 +158,8 @@ typedef struct {
    * and the rtx ssrc (a=ssrc-group:FID); 0 = none. */
   uint8_t rtx_pt, rtx_pt2;
   uint32_t rtx_ssrc;
+  uint16_t sctp_port;        /* application */
+  uint32_t max_message_size; /* application */
 } sig_sdp_offer_section;
 
 /* Offer to a subscriber: BUNDLE of all open mids, setup actpass, sendonly or

@@ -465,6 +465,22 @@ static int on_direction(parser *p, sig_sdp_dir d) {
   return 0;
 }
 
+/* a=sctp-port:5000, a=max-message-size:262144 (RFC 8841). */
+static int on_sctp_port(parser *p, char *v) {
+  uint32_t u;
+  if (!parse_u32(v, 65535, &u) || u == 0) return fail(p, "bad sctp-port");
+  p->m->sctp_port = (uint16_t)u;
+  return 0;
+}
+
+static int on_max_message_size(parser *p, char *v) {
+  uint32_t u;
+  if (!parse_u32(v, 0xffffffffu, &u)) return fail(p, "bad max-message-size");
+  p->m->max_message_size = u;
+  p->m->has_max_message_size = true;
+  return 0;
+}
+
 typedef int (*attr_fn)(parser *, char *);
 
 static const struct {
@@ -472,12 +488,19 @@ static const struct {
   attr_fn fn;
   bool needs_value;
 } media_attrs[] = {
-    {"rtpmap", on_rtpmap, true},       {"fmtp", on_fmtp, true},
-    {"rtcp-fb", on_rtcp_fb, true},     {"extmap", on_extmap, true},
-    {"ssrc", on_ssrc, true},           {"ssrc-group", on_ssrc_group, true},
-    {"msid", on_msid, true},           {"mid", on_mid, true},
-    {"candidate", on_candidate, true}, {"rid", on_rid, true},
+    {"rtpmap", on_rtpmap, true},
+    {"fmtp", on_fmtp, true},
+    {"rtcp-fb", on_rtcp_fb, true},
+    {"extmap", on_extmap, true},
+    {"ssrc", on_ssrc, true},
+    {"ssrc-group", on_ssrc_group, true},
+    {"msid", on_msid, true},
+    {"mid", on_mid, true},
+    {"candidate", on_candidate, true},
+    {"rid", on_rid, true},
     {"simulcast", on_simulcast, true},
+    {"sctp-port", on_sctp_port, true},
+    {"max-message-size", on_max_message_size, true},
 };
 
 static int on_attribute(parser *p, char *a) {

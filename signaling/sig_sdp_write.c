@@ -194,6 +194,29 @@ static int h264_rank(const sig_sdp_codec *c) {
   return strncasecmp(v, "42e0", 4) ? 1 : 2;
 }
 
+/* fmtp of RED: the payload types of its blocks, "111/111"; all must be pt. */
+static bool red_blocks_are(const char *fmtp, uint8_t pt) {
+  const char *p = fmtp;
+  do {
+    char *end;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p || v != pt || (*end && *end != '/')) return false;
+    p = end + (*end == '/');
+  } while (*p);
+  return true;
+}
+
+/* red/48000/2 around the chosen Opus (RFC 2198). */
+static const sig_sdp_codec *pick_red(const sig_sdp_media *m, uint8_t opus_pt) {
+  for (unsigned i = 0; i < m->ncodecs && i < SIG_SDP_MAX_CODECS; i++) {
+    const sig_sdp_codec *c = &m->codecs[i];
+    if (codec_ok(c) && !strcasecmp(c->name, "red") && c->clock == 48000 && c->fmtp[0] &&
+        red_blocks_are(c->fmtp, opus_pt))
+      return c;
+  }
+  return NULL;
+}
+
 static const sig_sdp_codec *pick_codec(const sig_sdp_media *m, const char *want) {
   const sig_sdp_codec *best = NULL;
   int best_rank = -1;
@@ -214,6 +237,7 @@ static void answer_codec(const sig_sdp_codec *in, bool video, sig_sdp_codec *out
   *out = *in;
   out->nfb = 0;
   memset(out->fb, 0, sizeof out->fb);
+  if (!video && !strcasecmp(in->name, "red")) return; /* its fmtp names the Opus payload type */
   if (!video) {
     snprintf(out->fmtp, sizeof out->fmtp, OPUS_FMTP);
     for (unsigned i = 0; i < in->nfb && i < SIG_SDP_MAX_FB; i++)
@@ -289,6 +313,8 @@ static const char *decide(const sig_sdp *o, const sig_sdp_media *m, sig_sdp_acce
   if (video) {
     c2 = pick_codec(m, "H264");
     if (!c) c = c2, c2 = NULL;
+  } else if (c) {
+    c2 = pick_red(m, c->pt); /* RFC 2198 redundancy: lost audio packets come back */
   }
   if (!c) return audio ? "no opus/48000/2" : "no VP8 or H264 packetization-mode=1";
   answer_codec(c, video, &a->codec);
@@ -375,9 +401,12 @@ static const char *kept_extension(const sig_sdp_ext *e, const sig_sdp_accepted *
 
 static void write_accepted(sbuf *b, const sig_sdp_media *m, const sig_sdp_accepted *a, const sig_sdp_local *l,
                            const char *setup) {
-  sb_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind, a->codec.pt);
+  /* With RED, it comes first: the browser sends the answer's first codec. */
+  bool red = a->codec2.pt && !strcasecmp(a->codec2.name, "red");
+  sb_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u", m->kind, red ? a->codec2.pt : a->codec.pt);
+  if (red) sb_printf(b, " %u", a->codec.pt);
   if (a->rtx_pt) sb_printf(b, " %u", a->rtx_pt);
-  if (a->codec2.pt) sb_printf(b, " %u", a->codec2.pt);
+  if (a->codec2.pt && !red) sb_printf(b, " %u", a->codec2.pt);
   if (a->rtx_pt2) sb_printf(b, " %u", a->rtx_pt2);
   sb_printf(b, "\r\n");
   write_transport(b, l, setup);
@@ -460,14 +489,20 @@ char *sig_sdp_write_answer(const sig_sdp *offer, const sig_sdp_local *local, sig
 
 /* ---- offer ---- */
 
+static bool is_data(const sig_sdp_offer_section *s) {
+  return s->kind && !strcmp(s->kind, "application");
+}
+
 static int check_section(const sig_sdp_offer_section *s, size_t i, const sig_sdp_offer_section *all,
                          char *err, size_t errlen) {
-  if (!s->kind || (strcmp(s->kind, "audio") && strcmp(s->kind, "video")))
-    return set_err(err, errlen, "section %zu: kind must be audio or video", i);
+  if (!s->kind || (strcmp(s->kind, "audio") && strcmp(s->kind, "video") && !is_data(s)))
+    return set_err(err, errlen, "section %zu: kind must be audio, video or application", i);
   if (!sig_sdp_is_token(s->mid, 32)) return set_err(err, errlen, "section %zu: bad or missing mid", i);
   for (size_t j = 0; j < i; j++)
     if (!strcmp(all[j].mid, s->mid))
       return set_err(err, errlen, "section %zu: duplicate mid '%s'", i, s->mid);
+  if (is_data(s))
+    return s->closed || !s->sctp_port ? set_err(err, errlen, "section %zu: bad data section", i) : 0;
   if (!codec_ok(&s->codec)) return set_err(err, errlen, "section %zu: bad codec", i);
   if (s->codec2.pt && (!codec_ok(&s->codec2) || s->codec2.pt == s->codec.pt))
     return set_err(err, errlen, "section %zu: bad second codec", i);
@@ -487,8 +522,22 @@ static void write_closed_section(sbuf *b, const sig_sdp_offer_section *s) {
   write_codec(b, &s->codec);
 }
 
+/* The data channels' section (RFC 8841): SCTP over the same DTLS. */
+static void write_data_section(sbuf *b, const sig_sdp_offer_section *s, const sig_sdp_local *l,
+                               const char *setup) {
+  sb_printf(b, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n");
+  write_transport(b, l, setup);
+  sb_printf(b, "a=mid:%s\r\na=sctp-port:%u\r\na=max-message-size:%" PRIu32 "\r\n", s->mid, s->sctp_port,
+            s->max_message_size);
+  write_candidates(b, l);
+}
+
 static void write_offer_section(sbuf *b, const sig_sdp_offer_section *s, const sig_sdp_local *l,
                                 const char *setup) {
+  if (is_data(s)) {
+    write_data_section(b, s, l, setup);
+    return;
+  }
   if (s->closed) {
     write_closed_section(b, s);
     return;

@@ -26,6 +26,10 @@ static sig_sdp_codec codec_for(sfu_codec c) {
   case SFU_CODEC_VP8:
     k = (sig_sdp_codec){.pt = SFU_PT_VP8, .name = "VP8", .clock = 90000};
     break;
+  case SFU_CODEC_RED:
+    k = (sig_sdp_codec){.pt = SFU_PT_RED, .name = "red", .clock = 48000, .channels = 2};
+    g_snprintf(k.fmtp, sizeof k.fmtp, "%d/%d", SFU_PT_OPUS, SFU_PT_OPUS);
+    break;
   case SFU_CODEC_H264:
     k = (sig_sdp_codec){.pt = SFU_PT_H264, .name = "H264", .clock = 90000};
     g_strlcpy(k.fmtp, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
@@ -47,6 +51,12 @@ void sig_sub_init(sig_part *s) {
   probe->state = SEC_PROBE;
   probe->codec = codec_for(SFU_CODEC_OPUS);
   g_ptr_array_add(s->secs, probe);
+  /* Second and fixed too: data channels (chat), also for those who never publish. */
+  sig_sec *data = g_new0(sig_sec, 1);
+  g_strlcpy(data->mid, "data", sizeof data->mid);
+  data->kind = KIND_DATA;
+  data->state = SEC_PROBE;
+  g_ptr_array_add(s->secs, data);
 }
 
 void sig_sub_free(sig_part *s) {
@@ -158,6 +168,11 @@ static sig_sdp_offer_section section_for(sig_sec *sec, char *track, char *cname)
   snprintf(track, 40, "%s", sec->track_id);
   sec->offered_closed = sec->state == SEC_CLOSING || sec->state == SEC_CLOSED;
   g_strlcpy(sec->offered_mid, sec->mid, sizeof sec->offered_mid);
+  if (sec->kind == KIND_DATA)
+    return (sig_sdp_offer_section){.kind = "application",
+                                   .mid = sec->mid,
+                                   .sctp_port = SFU_DC_PORT,
+                                   .max_message_size = SFU_DC_MAX_MESSAGE};
   return (sig_sdp_offer_section){
       .kind = sec->kind == KIND_VIDEO ? "video" : "audio",
       .mid = sec->mid,
@@ -235,9 +250,32 @@ static int check_answer(sig_part *s, const sig_sdp *a, const sig_sdp_media **t, 
   return 0;
 }
 
+/* The browser accepted the data section: the sub transport runs SCTP (RFC
+ * 8841: an absent max-message-size means 64 KiB, 0 no limit). */
+static void start_datachannel(sig_part *s, const sig_sdp_media *m) {
+  if (s->dc_started || (!m->port && !m->bundle_only)) return;
+  s->dc_started = true;
+  uint32_t max = m->has_max_message_size ? m->max_message_size : 65536;
+  sfu_worker_transport_datachannel(s->app->cfg.worker, s->tid[SIG_PC_SUB], m->sctp_port ? m->sctp_port : 5000,
+                                   max);
+}
+
+/* A browser that does not take RED gets the Opus inside it (the consumer
+ * unwraps, filling gaps from the redundant copies). */
+static void check_red(sig_part *s, sig_sec *sec, const sig_sdp_media *m) {
+  if (!sec->consumer || strcmp(sec->codec2.name, "red")) return;
+  for (unsigned k = 0; k < m->ncodecs; k++)
+    if (m->codecs[k].pt == sec->codec2.pt) return;
+  sfu_worker_consumer_codecs(s->app->cfg.worker, sec->consumer, sec->codec.pt, 0);
+}
+
 static void apply_answer(sig_part *s, const sig_sdp *a) {
   for (unsigned i = 1; i < a->nmedia; i++) {
     sig_sec *sec = g_ptr_array_index(s->secs, i);
+    if (sec->kind == KIND_DATA) {
+      start_datachannel(s, &a->media[i]);
+      continue;
+    }
     if (sec->offered_closed) {
       /* Answered closed: the m-line may now carry another track. */
       if (sec->state == SEC_CLOSING) sec->state = SEC_CLOSED;
@@ -245,6 +283,7 @@ static void apply_answer(sig_part *s, const sig_sdp *a) {
     }
     bool ok = a->media[i].port != 0 && a->media[i].dir != SIG_DIR_INACTIVE;
     if (strcmp(sec->mid, sec->offered_mid)) continue; /* recycled since: the next answer tells */
+    if (sec->state == SEC_ACTIVE && ok && !sec->negotiated) check_red(s, sec, &a->media[i]);
     if (sec->state == SEC_ACTIVE && ok != sec->negotiated) {
       sec->negotiated = ok;
       set_running(s, sec, ok);

@@ -60,7 +60,7 @@ const sfu = {
   marks: {}, // first time (performance.now()) of each step: wsOpen, joined, subOffer, subConnected, media...
   log: [], // last signaling messages, for debugging: {t, dir, type, pc, ...}
   speaker: { dominant: null, active: [] }, // the last "speaker" event
-  speakerLog: [], // [{t, dominant}] every change of the dominant speaker
+  speakerLog: [], // [{t, wall (Date.now()), dominant}] every change of the dominant speaker
   chat: [], // chat messages received: {from, time, text, at}
   chatErrors: [], // errors the server sent on the chat channel: {code, message}
   reactions: [],
@@ -256,7 +256,9 @@ class Meeting {
     on('participant', (d) => this.onParticipant(d));
     on('track', (d) => this.onTrack(d));
     on('speaker', (d) => {
-      if (d.dominant !== sfu.speaker.dominant) sfu.speakerLog.push({ t: Math.round(performance.now()), dominant: d.dominant });
+      if (d.dominant !== sfu.speaker.dominant) {
+        sfu.speakerLog.push({ t: Math.round(performance.now()), wall: Date.now(), dominant: d.dominant });
+      }
       sfu.speaker = d;
       stage.setSpeaker(d, c.id);
     });

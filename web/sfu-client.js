@@ -733,8 +733,10 @@ export class SfuClient extends EventTarget {
       // each subscriber the one its link and its tile can take.
       if (source === 'camera' && this.opts.simulcast !== false) init.sendEncodings = SIMULCAST_ENCODINGS;
       l.transceiver = pc.addTransceiver(l.track, init);
+      if (l.track.kind === 'audio') preferRed(l.transceiver);
       fresh.push(source);
     }
+    this.pubDirty = false; // this offer carries every track published so far
     const offer = await pc.createOffer(this.pubIceRestart ? { iceRestart: true } : undefined);
     this.pubIceRestart = false;
     await pc.setLocalDescription(offer);
@@ -872,7 +874,7 @@ export class SfuClient extends EventTarget {
       if (!this.alive) return;
       this.mark('chatOpen');
       this.setChatState('open');
-      for (const m of this.chatQueue.splice(0)) dc.send(m);
+      for (const m of this.chatQueue.splice(0)) this.sendRaw(m);
     };
     dc.onclose = () => { if (this.alive) this.setChatState('closed'); };
     dc.onmessage = (ev) => this.onChatMessage(ev.data);
@@ -898,11 +900,19 @@ export class SfuClient extends EventTarget {
   }
 
   // Sends raw text on the chat channel (queued until it opens). Returns false when there is none.
-  sendRaw(text) {
+  // Sends raw data (a string, or bytes: the server refuses those) on the chat channel, queued until
+  // it opens. False when there is no channel, the queue is full, or the browser refuses it (over the
+  // server's a=max-message-size).
+  sendRaw(data) {
     if (!this.dc || this.chatState === 'closed') return false;
-    if (this.dc.readyState === 'open') this.dc.send(text);
-    else if (this.chatQueue.length < CHAT_QUEUE_MAX) this.chatQueue.push(text);
-    else return false;
+    try {
+      if (this.dc.readyState === 'open') this.dc.send(data);
+      else if (this.chatQueue.length < CHAT_QUEUE_MAX) this.chatQueue.push(data);
+      else return false;
+    } catch (e) {
+      console.warn('[sfu] chat:', e.message);
+      return false;
+    }
     return true;
   }
 
@@ -965,5 +975,19 @@ export class SfuClient extends EventTarget {
       }
     });
     return out;
+  }
+}
+
+// Chromium sends RED (RFC 2198: each packet also carries the previous one, so a lost packet is
+// restored from the next) only when red/48000/2 leads its own codec list; it lists it after Opus.
+function preferRed(transceiver) {
+  const caps = globalThis.RTCRtpSender?.getCapabilities?.('audio');
+  if (!caps || typeof transceiver.setCodecPreferences !== 'function') return;
+  const isRed = (c) => /\/red$/i.test(c.mimeType);
+  if (!caps.codecs.some(isRed)) return;
+  try {
+    transceiver.setCodecPreferences([...caps.codecs.filter(isRed), ...caps.codecs.filter((c) => !isRed(c))]);
+  } catch (e) {
+    console.warn('[sfu] codec preferences:', e.message);
   }
 }

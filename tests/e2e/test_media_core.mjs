@@ -203,16 +203,16 @@ async function trackChurn(run, base, url) {
   const early = await view(sub);
   assert(!early.errors.length, `sub shows errors: ${JSON.stringify(early.errors.slice(0, 2))}${await refusedReport(sub)}`);
   // Bounded by what can be live or in transition at once, not by the 200 tracks that came and went
-  // (without recycling the offer would reach 203 sections): the probe, the live publisher's 2, and for
+  // (without recycling the offer would reach 204 sections): the probe, the data section, the live publisher's 2, and for
   // the 2 tracks of each concurrent ghost a few generations (the joining batch, the leaving one, and
   // sections closed in an offer not yet answered, so not yet reusable).
-  const bound = 1 + 2 + 4 * 2 * CONCURRENT;
+  const bound = 1 + 1 + 2 + 4 * 2 * CONCURRENT; // the probe and the data section never close
   assert(maxSections <= bound, `offers grew to ${maxSections} sections (bound ${bound}) while 200 tracks churned`);
   const final = await poll('the churn to settle in the last offer', async () => {
     const sdp = await sub.page.evaluate(() => [...window.sfu.log].reverse().find((m) => m.type === 'offer')?.sdp || '');
     const open = (sdp.match(/^m=\w+ [1-9]/gm) || []).length;
     const n = countSections(sdp);
-    return open === 3 && n <= bound ? { sections: n, open } : { ok: false, detail: { open, sections: n } };
+    return open === 4 && n <= bound ? { sections: n, open } : { ok: false, detail: { open, sections: n } };
   }, { timeout: 15000 });
   const a = await stats(sub);
   await sleep(1500);

@@ -90,7 +90,7 @@ if (!reexecIfNeeded()) {
 
     const { token: viewerToken } = await mint('--room', 'r1', '--identity', 'vic', '--no-publish');
     const { c: vic, offer: vicOffer } = await joinRoom(url, 'vic', 'r1', { token: viewerToken });
-    assert(sections(vicOffer.sdp) === 2, `vic (may subscribe) should get probe + ann's audio: ${sections(vicOffer.sdp)} sections`);
+    assert(sections(vicOffer.sdp) === 3, `vic (may subscribe) should get probe + data + ann's audio: ${sections(vicOffer.sdp)} sections`);
     vic.send({ type: 'publish', sdp: OPUS_OFFER.replace('3333', '4444') });
     const fe = await vic.error('forbidden');
     await vic.sync().catch((e) => { throw new Error(`vic: closed after forbidden (protocol.md: stays open): ${e.message}`); });
@@ -98,7 +98,9 @@ if (!reexecIfNeeded()) {
 
     const { token: blindToken } = await mint('--room', 'r1', '--identity', 'bo', '--no-subscribe');
     const { c: bo, offer: boOffer } = await joinRoom(url, 'bo', 'r1', { token: blindToken });
-    assert(sections(boOffer.sdp) === 1 && /a=mid:probe/.test(boOffer.sdp), `bo (no subscribe) got ${sections(boOffer.sdp)} sections`);
+    // no media, but the chat's data section like everyone
+    assert(sections(boOffer.sdp) === 2 && /a=mid:probe/.test(boOffer.sdp) && /a=mid:data/.test(boOffer.sdp),
+      `bo (no subscribe) got ${sections(boOffer.sdp)} sections`);
     // Another publisher arrives: bo gets no new offer, vic does.
     const { token: zedToken } = await mint('--room', 'r1', '--identity', 'zed');
     const { c: zed } = await joinRoom(url, 'zed', 'r1', { token: zedToken });

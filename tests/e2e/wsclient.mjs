@@ -173,6 +173,12 @@ export function fakeAnswer(offerSdp) {
   const mids = sections.map((s) => /a=mid:(\S+)/.exec(s)?.[1]);
   lines.push(`a=group:BUNDLE ${mids.join(' ')}`);
   for (const s of sections) {
+    if (/^m=application /.test(s)) { // the data channels' section: accepted, no SCTP ever runs
+      lines.push('m=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0',
+        `a=mid:${/a=mid:(\S+)/.exec(s)[1]}`, 'a=ice-ufrag:fAkE', 'a=ice-pwd:fakepasswordfakepassword',
+        `a=fingerprint:sha-256 ${fp}`, 'a=setup:active', 'a=sctp-port:5000', 'a=max-message-size:65536');
+      continue;
+    }
     const m = /^m=(\w+) \d+ (\S+) (\d+)/.exec(s);
     const pt = m[3];
     const rtpmap = new RegExp(`a=rtpmap:${pt} (\\S+)`).exec(s)?.[1];

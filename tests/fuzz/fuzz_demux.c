@@ -111,6 +111,14 @@ tp_failure tp_peer_failure(const tp_peer *p) {
   (void)p;
   return TP_FAIL_NONE;
 }
+/* Data channels never start here (no answer accepts them). */
+void tp_peer_set_app_data_cb(tp_peer *p, void (*fn)(void *ud, const uint8_t *buf, size_t len), void *ud) {
+  (void)p, (void)fn, (void)ud;
+}
+int tp_peer_send_app_data(tp_peer *p, const uint8_t *buf, size_t len) {
+  (void)p, (void)buf, (void)len;
+  return -EAGAIN;
+}
 
 int tp_peer_send_rtp(tp_peer *p, uint8_t *pkt, size_t len, size_t cap) {
   check(p->sub, "media goes to the subscriber");

@@ -254,7 +254,9 @@ static void test_answer_chrome(void **state) {
   assert_int_equal(acc[0].codec.nfb, 1); /* transport-cc: the server gives publishers feedback */
   assert_string_equal(acc[0].codec.fb[0], "transport-cc");
   assert_int_equal(acc[0].ext_id_twcc, 3);
-  assert_int_equal(acc[0].codec2.pt, 0);
+  assert_int_equal(acc[0].codec2.pt, 63); /* RFC 2198 RED around that Opus */
+  assert_string_equal(acc[0].codec2.name, "red");
+  assert_string_equal(acc[0].codec2.fmtp, "111/111");
   assert_int_equal(acc[0].ext_id_audio_level, 1);
   assert_int_equal(acc[0].ext_id_abs_send_time, 2);
   assert_int_equal(acc[0].ext_id_mid, 4);
@@ -285,7 +287,8 @@ static void test_answer_chrome(void **state) {
   assert_non_null(strstr(ans, "v=0\r\no=- 42 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"));
   assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
   assert_non_null(strstr(ans, "a=msid-semantic: WMS *\r\n"));
-  assert_non_null(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+  assert_non_null(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n")); /* RED first: Chrome sends it */
+  assert_non_null(strstr(ans, "a=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n"));
   assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96 97 106 107\r\n"));
   assert_non_null(strstr(ans, "a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
   assert_non_null(
@@ -316,8 +319,9 @@ static void test_answer_chrome(void **state) {
   assert_int_equal(re->nmedia, 2);
   assert_int_equal(re->nbundle, 2);
   assert_int_equal(re->media[0].dir, SIG_DIR_RECVONLY);
-  assert_int_equal(re->media[0].ncodecs, 1);
-  assert_int_equal(re->media[0].codecs[0].channels, 2);
+  assert_int_equal(re->media[0].ncodecs, 2);
+  assert_int_equal(re->media[0].codecs[0].pt, 63);
+  assert_int_equal(re->media[0].codecs[1].channels, 2);
   assert_int_equal(re->media[1].ncodecs, 4);
   assert_int_equal(re->media[1].codecs[2].pt, 106);
   assert_int_equal(re->media[1].nexts, 3);
@@ -356,6 +360,37 @@ static void test_answer_simulcast(void **state) {
   g_string_free(t, TRUE);
   g_free(text);
   g_free(path);
+}
+
+/* RED is taken only around the Opus chosen: every block of its fmtp names it. */
+static void test_answer_red_variants(void **state) {
+  (void)state;
+  size_t len;
+  const char *text = load("chrome_publish_offer.sdp", &len);
+  static const struct {
+    const char *fmtp;
+    bool taken;
+  } cases[] = {{"111/111", true},  {"111", true},  {"111/111/111", true}, {"111/112", false},
+               {"112/111", false}, {"111/", true}, {"/111", false},       {"x", false}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char *t = g_strdup(text);
+    char *at = strstr(t, "a=fmtp:63 111/111");
+    assert_non_null(at);
+    GString *g = g_string_new_len(t, at - t);
+    g_string_append_printf(g, "a=fmtp:63 %s%s", cases[i].fmtp, at + strlen("a=fmtp:63 111/111"));
+    sig_sdp *offer = parse_ok(g->str, g->len);
+    sig_sdp_accepted acc[2];
+    char *ans = answer_ok(offer, acc);
+    if (cases[i].taken != (acc[0].codec2.pt == 63))
+      fail_msg("red fmtp '%s': taken %d", cases[i].fmtp, acc[0].codec2.pt == 63);
+    assert_int_equal(acc[0].codec.pt, 111);
+    assert_non_null(strstr(ans, cases[i].taken ? "m=audio 9 UDP/TLS/RTP/SAVPF 63 111\r\n"
+                                               : "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+    free(ans);
+    free(offer);
+    g_string_free(g, TRUE);
+    g_free(t);
+  }
 }
 
 static void test_answer_firefox(void **state) {
@@ -611,6 +646,47 @@ static void test_offer_three(void **state) {
   free(o);
 }
 
+/* The data channels' section (RFC 8841) round-trips through the parser. */
+static void test_offer_data_section(void **state) {
+  (void)state;
+  sig_sdp_offer_section secs[2] = {
+      {.kind = "audio", .mid = "probe", .codec = opus},
+      {.kind = "application", .mid = "data", .sctp_port = 5000, .max_message_size = 65536},
+  };
+  char err[256] = "";
+  char *o = sig_sdp_write_offer(&offer_local, secs, 2, err, sizeof err);
+  if (!o) fail_msg("offer refused: %s", err);
+  assert_non_null(strstr(o, "a=group:BUNDLE probe data\r\n"));
+  assert_non_null(strstr(o, "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"));
+  sig_sdp *re = sig_sdp_new();
+  assert_int_equal(sig_sdp_parse(o, strlen(o), re, err, sizeof err), 0);
+  assert_int_equal(re->nmedia, 2);
+  assert_string_equal(re->media[1].kind, "application");
+  assert_string_equal(re->media[1].mid, "data");
+  assert_int_equal(re->media[1].sctp_port, 5000);
+  assert_true(re->media[1].has_max_message_size);
+  assert_int_equal(re->media[1].max_message_size, 65536);
+  assert_string_equal(re->media[1].setup, "actpass");
+  assert_string_equal(re->media[1].fingerprint, OUR_FP);
+  assert_int_equal(re->media[0].sctp_port, 0);
+  assert_false(re->media[0].has_max_message_size);
+  free(re);
+  free(o);
+  /* a browser's answer: bad values are errors, absent ones stay absent */
+  const char *bad[] = {"a=sctp-port:0", "a=sctp-port:70000", "a=sctp-port:x", "a=max-message-size:-1",
+                       "a=max-message-size:99999999999"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+             "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\n%s\r\n",
+             bad[i]);
+    sig_sdp *p = sig_sdp_new();
+    if (sig_sdp_parse(text, strlen(text), p, err, sizeof err) == 0) fail_msg("'%s' accepted", bad[i]);
+    free(p);
+  }
+}
+
 static void expect_offer_error(const sig_sdp_local *l, const sig_sdp_offer_section *s, size_t n,
                                const char *want) {
   char err[256] = "";
@@ -637,8 +713,11 @@ static void test_offer_bad_input(void **state) {
   s.mid = "a\r\na=inject";
   expect_offer_error(&offer_local, &s, 1, "mid");
   s = ok;
-  s.kind = "application";
+  s.kind = "text";
   expect_offer_error(&offer_local, &s, 1, "kind");
+  s = ok;
+  s.kind = "application"; /* a data section needs its sctp-port */
+  expect_offer_error(&offer_local, &s, 1, "data section");
   s = ok;
   s.msid_track = "x y";
   expect_offer_error(&offer_local, &s, 1, "msid");
@@ -901,6 +980,7 @@ int main(void) {
       cmocka_unit_test(test_offer_probe),         cmocka_unit_test(test_offer_one),
       cmocka_unit_test(test_offer_closed),        cmocka_unit_test(test_answer_simulcast),
       cmocka_unit_test(test_offer_three),         cmocka_unit_test(test_offer_bad_input),
+      cmocka_unit_test(test_offer_data_section),  cmocka_unit_test(test_answer_red_variants),
       cmocka_unit_test(test_bad_sdp_table),       cmocka_unit_test(test_limits),
       cmocka_unit_test(test_parse_lenient),
   };

@@ -101,7 +101,9 @@ await run.main(async () => {
     + `${annErrors.filter((c) => c === 'rate_limited').length} rate_limited error(s); bob decoded ann at `
     + `${fps(ann.id).toFixed(1)} fps, cid at ${fps(cid.id).toFixed(1)} fps meanwhile`);
   assert(annErrors.includes('rate_limited'), `ann got no rate_limited error: ${JSON.stringify(annErrors)}`);
-  assert(relayed >= 20 && relayed <= 120, `${relayed} of the flood's messages were relayed`);
+  // The bucket: a burst of 20, then 5 a second (the flood takes longer on a loaded machine).
+  const allowed = 20 + 5 * Math.ceil(floodMs / 1000) + 5;
+  assert(relayed >= 20 && relayed <= allowed, `${relayed} of the flood's messages were relayed (at most ${allowed})`);
   await expectMedia(bob, [ann, cid]);
   assert(fps(ann.id) >= 10 && fps(cid.id) >= 10, 'video stalled during the flood');
   for (const p of [ann, bob, cid]) {

@@ -396,7 +396,7 @@ void sfu_worker_transport_datachannel(sfu_worker *w, sfu_id id, uint16_t remote_
 }
 
 void sfu_worker_datachannel_send(sfu_worker *w, const sfu_id *ids, size_t n, const char *text) {
-  if (!n) return;
+  if (!n || !text) return;
   cmd *c = cmd_new(OP_DATACHANNEL_SEND, 0, 0);
   c->u.send.ids = g_memdup2(ids, n * sizeof *ids);
   c->u.send.n = n;

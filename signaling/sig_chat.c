@@ -14,8 +14,9 @@ char *sig_chat_error_json(const char *code, const char *message) {
 }
 
 static sig_chat_verdict error(char **out, const char **code, const char *c, const char *message) {
-  *code = c;
   *out = sig_chat_error_json(c, message);
+  if (!*out) return SIG_CHAT_DROP; /* out of memory */
+  *code = c;
   return SIG_CHAT_ERROR;
 }
 
@@ -94,8 +95,10 @@ sig_chat_verdict sig_chat_handle(sig_chat_bucket *b, const sig_chat_from *from, 
     else
       o = json_pack("{s:s, s:s}", "type", "reaction", "emoji", emoji);
   } else {
-    char m[96];
-    snprintf(m, sizeof m, "unknown chat message type \"%.40s\"", type);
+    /* At most 40 characters of it (not bytes: a cut UTF-8 sequence is no JSON string). */
+    char t[4 * 40 + 1], m[200];
+    g_utf8_strncpy(t, type, 40);
+    snprintf(m, sizeof m, "unknown chat message type \"%s\"", t);
     v = error(out, code, "unknown_type", m);
   }
   json_decref(in);

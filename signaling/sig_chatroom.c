@@ -37,6 +37,7 @@ void sig_chatroom_on_data(sig_part *s, const uint8_t *data, size_t len, bool bin
         .id = s->id, .name = s->name, .time_ms = g_get_real_time() / 1000, .now_us = g_get_monotonic_time()};
     v = sig_chat_handle(&s->chat, &from, data, len, binary, &out, &code);
   }
+  if (!out) return;
   if (v == SIG_CHAT_RELAY) {
     relay(s, out);
   } else if (v == SIG_CHAT_ERROR) {

@@ -79,6 +79,13 @@ static void test_errors(void **state) {
   expect_error("{\"text\":\"no type\"}", false, "bad_message");
   expect_error("{\"type\":\"chat\",\"type\":\"reaction\"}", false, "bad_message"); /* duplicate keys */
   expect_error("{\"type\":\"shout\",\"text\":\"x\"}", false, "unknown_type");
+  /* an unknown type quoted in the error is cut at 40 characters, never inside one (fuzz_chat found it) */
+  expect_error("{\"type\":\"reac[[[[[[[[[[[[[[[[[[b[[[[[[[[[[[[[[\xf0\x9f\x91\x8d\"}", false, "unknown_type");
+  expect_error(
+      "{\"type\":\"\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d"
+      "\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d"
+      "\xf0\x9f\x91\x8d\"}",
+      false, "unknown_type");
   expect_error("{\"type\":\"chat\"}", false, "bad_message");
   expect_error("{\"type\":\"chat\",\"text\":5}", false, "bad_message");
   expect_error("{\"type\":\"chat\",\"text\":\"   \"}", false, "bad_message");

@@ -48,7 +48,7 @@ typedef enum {
   SFU_EV_PRODUCER_LAYERS,         /* producer: the encodings worth sending now (layers bit mask) */
   SFU_EV_DATA,                    /* a message on the transport's "chat" data channel (data, len, binary) */
   SFU_EV_DATA_OVERSIZE,           /* one over SFU_DC_MAX_MESSAGE was dropped */
-  SFU_EV_SPEAKER,                 /* the room's speakers changed (speaker; transport 0) */
+  SFU_EV_SPEAKER,                 /* the room's speakers changed (speaker; transport: any of the room's) */
 } sfu_event_type;
 
 typedef enum {

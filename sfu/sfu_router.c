@@ -269,7 +269,9 @@ static void observe_speaker(sfu_router *r, sfu_producer *p) {
 static void tick_speakers(sfu_router *r, int64_t now) {
   if (!r->spk || now < r->spk_next_us) return;
   r->spk_next_us = now + SFU_SPEAKER_INTERVAL_MS * 1000;
-  sfu_event ev = {.type = SFU_EV_SPEAKER, .router = r->id};
+  /* Any transport of the room: the control plane finds the room from it. */
+  sfu_id any = r->transports->len ? ((sfu_transport *)g_ptr_array_index(r->transports, 0))->id : 0;
+  sfu_event ev = {.type = SFU_EV_SPEAKER, .router = r->id, .transport = any};
   if (sfu_speaker_tick(r->spk, (uint64_t)(now / 1000), &ev.speaker)) r->env->emit(r->env->emit_ud, &ev);
 }
 

@@ -7,7 +7,9 @@
 
 #include "sig_room.h"
 
-static sig_room *room_of_router(sig_app *app, sfu_id router) {
+static sig_room *room_of_router(sig_app *app, sfu_id router, sfu_id transport) {
+  const sig_part *s = g_hash_table_lookup(app->transports, GUINT_TO_POINTER(transport));
+  if (s && s->room && s->room->router == router) return s->room;
   GHashTableIter it;
   gpointer v;
   g_hash_table_iter_init(&it, app->rooms);
@@ -23,7 +25,7 @@ static json_t *id_of(uint64_t key) {
 }
 
 void sig_speakers_on_event(sig_app *app, const sfu_event *ev) {
-  sig_room *r = room_of_router(app, ev->router);
+  sig_room *r = room_of_router(app, ev->router, ev->transport);
   if (!r) return;
   const sfu_speaker_state *st = &ev->speaker;
   json_t *active = json_array();

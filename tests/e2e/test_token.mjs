@@ -112,8 +112,8 @@ if (!reexecIfNeeded()) {
     assert(!vicSaw.some((m) => m.type === 'offer'), `vic got a second offer before answering the first: ${JSON.stringify(vicSaw.map((m) => m.type))}`);
     vic.send({ type: 'answer', pc: 'sub', sdp: fakeAnswer(vicOffer.sdp) });
     const folded = await vic.next((m) => m.type === 'offer', 5000, 'the offer after its answer');
-    assert(sections(folded.sdp) === 3 && folded.sdp.includes('a=ssrc:5555') === false
-      && /a=msid:p\d+ /.test(folded.sdp), `vic's next offer: ${sections(folded.sdp)} sections (want probe + ann + zed)`);
+    assert(sections(folded.sdp) === 4 && folded.sdp.includes('a=ssrc:5555') === false
+      && /a=msid:p\d+ /.test(folded.sdp), `vic's next offer: ${sections(folded.sdp)} sections (want probe + data + ann + zed)`);
     run.log('ok  one offer in flight: zed\'s track reached vic in the offer after vic\'s answer');
     const boSaw = await bo.sync();
     assert(!boSaw.some((m) => m.type === 'offer'), `bo got an offer: ${JSON.stringify(boSaw.map((m) => m.type))}`);

@@ -91,8 +91,13 @@ static void alr_on_sent(sfu_bwe_probe *p, size_t bytes, int64_t send_us) {
   }
 }
 
-static bool cluster_filled(const sfu_bwe_cluster *c) {
-  return c->sent_bytes >= c->min_bytes && c->sent_packets >= c->min_packets;
+/* Filled once it has its minimum and everything owed at its rate so far:
+ * called only every few milliseconds (with media, or the 20 ms tick), a
+ * cluster cut at its minimum would go out slower than its rate and prove
+ * less than it should. */
+static bool cluster_filled(const sfu_bwe_cluster *c, int64_t now_us) {
+  double owed = c->rate_bps / 8.0 * (double)(now_us - c->start_us) / 1e6;
+  return c->sent_bytes >= c->min_bytes && c->sent_bytes >= (int64_t)owed && c->sent_packets >= c->min_packets;
 }
 
 int sfu_bwe_probe_on_sent(sfu_bwe_probe *p, size_t bytes, int64_t send_us) {
@@ -102,7 +107,7 @@ int sfu_bwe_probe_on_sent(sfu_bwe_probe *p, size_t bytes, int64_t send_us) {
   c->sent_bytes += (int64_t)bytes;
   c->sent_packets++;
   int id = c->id;
-  if (cluster_filled(c)) {
+  if (cluster_filled(c, send_us)) {
     c->sending = false;
     p->active = -1;
   }
@@ -134,9 +139,9 @@ size_t sfu_bwe_probe_padding_due(sfu_bwe_probe *p, int64_t now_us) {
     p->active = -1;
     return 0;
   }
-  /* Paced at the cluster's rate, one millisecond ahead so it starts at once. */
+  /* Paced at the cluster's rate, one millisecond ahead so it starts at once;
+   * whatever is owed since the last call goes now. */
   int64_t want = (int64_t)(c->rate_bps / 8.0 * (double)(elapsed + 1000) / 1e6);
-  if (want > c->min_bytes) want = c->min_bytes;
   int64_t due = want - c->sent_bytes;
   if (due <= 0 && c->sent_bytes >= c->min_bytes && c->sent_packets < c->min_packets) due = 1;
   return due > 0 ? (size_t)due : 0;
